@@ -1,0 +1,1 @@
+"""capture: RealSense / Orbbec / ZED drivers, the rig recorder and the touchscreen app."""

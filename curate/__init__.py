@@ -1,0 +1,1 @@
+"""curate: pseudo-labels, LiDAR projection, importers/exporters, filters and shard building."""

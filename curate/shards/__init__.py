@@ -1,0 +1,1 @@
+"""Shard building, verification and the manifest (Parquet + WebDataset)."""

@@ -1,0 +1,1 @@
+"""evaluate: metrics, alignments, protocols, benchmark runner and reports."""

@@ -1,0 +1,1 @@
+"""render: Blender speckle-stereo rendering and SGM sensor depth."""

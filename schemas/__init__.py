@@ -1,0 +1,20 @@
+"""The sample record shared by every stage: fields, codecs, validation, raw folders and
+shard spellings. Imports no other stage."""
+
+from .codecs import EncodedSample, decode_sample, encode_sample
+from .errors import SchemaError, ValidationError
+from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCENE_CATEGORIES, DepthGtKind, Source, Split)
+from .folder import (FolderScan, read_sample, sample_dir, sample_exists, scan_samples, write_bytes_atomic,
+                     write_json_atomic, write_sample)
+from .record import DepthEncoding, Intrinsics, Sample
+from .stats import compute_stats, valid_ratio, with_stats
+from .validate import collect_problems, validate_sample
+from .version import SCHEMA_VERSION
+
+__all__ = [
+    "SCHEMA_VERSION", "Sample", "Intrinsics", "DepthEncoding", "Source", "DepthGtKind", "Split",
+    "SCENE_CATEGORIES", "MAP_FIELDS", "DEFAULT_DEPTH_SCALE", "SchemaError", "ValidationError",
+    "EncodedSample", "encode_sample", "decode_sample", "validate_sample", "collect_problems",
+    "write_sample", "read_sample", "scan_samples", "sample_dir", "sample_exists", "FolderScan",
+    "write_bytes_atomic", "write_json_atomic", "compute_stats", "with_stats", "valid_ratio",
+]

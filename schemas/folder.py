@@ -1,0 +1,169 @@
+"""Raw sample folders: the on-disk form that render and capture write and curate reads.
+
+A sample lives in ``<root>/<key>/`` (the key's slashes become sub-folders) and holds
+``meta.json`` plus one file per map, ``<field>.<ext>``. Writes go to a hidden temporary
+sibling and are renamed into place, so a crash never leaves a half sample that looks
+whole. Readers skip the temporary leftovers and report them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .codecs import EncodedSample, decode_sample, encode_sample
+from .errors import SchemaError
+from .record import Sample
+
+META_NAME = "meta.json"
+TMP_PREFIX = ".tmp-"
+TRASH_PREFIX = ".trash-"
+
+
+def sample_dir(root: str | os.PathLike, key: str) -> Path:
+    return Path(root).joinpath(*key.split("/"))
+
+
+def sample_exists(root: str | os.PathLike, key: str) -> bool:
+    return (sample_dir(root, key) / META_NAME).is_file()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes) -> None:
+    """Write a file through a temporary sibling and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{TMP_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def write_json_atomic(path: str | os.PathLike, obj) -> None:
+    write_bytes_atomic(path, (json.dumps(obj, indent=2, sort_keys=True) + "\n").encode())
+
+
+def write_encoded(root: str | os.PathLike, encoded: EncodedSample, *, overwrite: bool = False) -> Path:
+    """Write an encoded sample folder atomically and return its path."""
+    final = sample_dir(root, encoded.key)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    if final.exists() and not overwrite:
+        raise FileExistsError(f"sample folder {final} already exists (pass overwrite=True to replace it)")
+    tmp = final.with_name(f"{TMP_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
+    tmp.mkdir()
+    try:
+        for name, (ext, data) in encoded.blobs.items():
+            with open(tmp / f"{name}.{ext}", "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        with open(tmp / META_NAME, "w") as fh:
+            json.dump(encoded.meta, fh, indent=1, sort_keys=True)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_dir(tmp)
+        if final.exists():
+            trash = final.with_name(f"{TRASH_PREFIX}{final.name}-{uuid.uuid4().hex[:8]}")
+            os.rename(final, trash)
+            os.rename(tmp, final)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.rename(tmp, final)
+        _fsync_dir(final.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return final
+
+
+def write_sample(root: str | os.PathLike, sample: Sample, *, overwrite: bool = False) -> Path:
+    """Validate, encode and atomically write ``sample`` under ``root``."""
+    return write_encoded(root, encode_sample(sample), overwrite=overwrite)
+
+
+def read_meta(path: str | os.PathLike) -> dict:
+    meta_path = Path(path) / META_NAME
+    try:
+        with open(meta_path) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise SchemaError("sample folder has no meta.json", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise SchemaError(f"meta.json is not valid JSON ({exc})", path=str(meta_path)) from None
+
+
+def read_encoded(path: str | os.PathLike) -> tuple[dict, dict[str, bytes]]:
+    """(meta, {field: bytes}) of a sample folder, without decoding the maps."""
+    path = Path(path)
+    meta = read_meta(path)
+    blobs: dict[str, bytes] = {}
+    for name, ext in (meta.get("maps") or {}).items():
+        file = path / f"{name}.{ext}"
+        try:
+            blobs[name] = file.read_bytes()
+        except FileNotFoundError:
+            raise SchemaError("map file listed in meta.json is missing", key=meta.get("key"), field=name,
+                              path=str(file)) from None
+    return meta, blobs
+
+
+def read_sample(path: str | os.PathLike) -> Sample:
+    meta, blobs = read_encoded(path)
+    return decode_sample(meta, blobs, path=str(path))
+
+
+@dataclass
+class FolderScan:
+    """Sample folders found under a root, and the temporary leftovers of interrupted writes."""
+
+    samples: list[Path] = field(default_factory=list)
+    leftovers: list[Path] = field(default_factory=list)
+
+
+def scan_samples(root: str | os.PathLike) -> FolderScan:
+    """Find sample folders (those with ``meta.json``) under ``root``, sorted by path."""
+    scan = FolderScan()
+    root = Path(root)
+    if not root.is_dir():
+        raise SchemaError("input folder does not exist or is not a folder", path=str(root))
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        for name in list(dirnames):
+            if name.startswith((TMP_PREFIX, TRASH_PREFIX)):
+                scan.leftovers.append(here / name)
+                dirnames.remove(name)
+        scan.leftovers += [here / f for f in filenames if f.startswith(TMP_PREFIX)]
+        if META_NAME in filenames:
+            scan.samples.append(here)
+            dirnames[:] = []
+        else:
+            dirnames.sort()
+    scan.samples.sort()
+    scan.leftovers.sort()
+    return scan
+
+
+def remove_leftovers(scan: FolderScan) -> int:
+    for path in scan.leftovers:
+        if path.is_dir():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+    return len(scan.leftovers)

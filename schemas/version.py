@@ -1,0 +1,3 @@
+"""The sample-record schema version. Bump the minor for additive fields, the major for breaking ones."""
+
+SCHEMA_VERSION = "1.0"

@@ -1,0 +1,1 @@
+"""train: MDM, sparse-prompt pretraining and distillation."""
