@@ -1,0 +1,239 @@
+"""``build-shards``: raw sample folders -> Parquet + WebDataset shards and a manifest.
+
+The plan (which key goes to which shard) depends only on the sorted set of keys, so
+shard assignment is deterministic. Each shard is written by one Ray Data task, through a
+temporary file and a rename; a sidecar ``.parts/shard-NNNNN.json`` with its checksums
+and counts is renamed into place first. A re-run after a crash skips the shards whose
+files and sidecar exist and writes the rest, so no sample is lost or duplicated.
+``manifest.json`` appears last and marks a complete build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from depthcur.progress import get_logger, progress_task
+from depthcur.schemas import SCHEMA_VERSION, SchemaError, scan_samples, write_json_atomic
+from depthcur.schemas.codecs import EncodedSample, decode_sample
+from depthcur.schemas.folder import read_encoded, read_meta
+from depthcur.schemas.validate import validate_sample
+
+from .formats import FORMATS, WRITERS, shard_name
+
+log = get_logger(__name__)
+PARTS_DIR = ".parts"
+PLAN_NAME = ".plan.json"
+MANIFEST_NAME = "manifest.json"
+QUARANTINE_NAME = "quarantine.jsonl"
+
+
+@dataclass
+class BuildResult:
+    out: Path
+    manifest: dict[str, Any]
+    quarantined: list[dict[str, Any]] = field(default_factory=list)
+    shards_written: int = 0
+    shards_skipped: int = 0
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def plan_shards(inputs: Sequence[Path], samples_per_shard: int) -> tuple[list[list[str]], list[dict]]:
+    """Sorted, de-duplicated sample folders chunked into shards, and the folders refused up front."""
+    by_key: dict[str, str] = {}
+    refused: list[dict] = []
+    for root in inputs:
+        scan = scan_samples(root)
+        for leftover in scan.leftovers:
+            log.warning("ignoring leftover of an interrupted write: %s", leftover)
+        for path in scan.samples:
+            try:
+                key = read_meta(path).get("key")
+                if not key:
+                    raise SchemaError("meta.json has no key", field="key", path=str(path))
+            except SchemaError as exc:
+                refused.append({"path": str(path), "key": None, "field": exc.field, "reason": str(exc)})
+                continue
+            if key in by_key:
+                refused.append({"path": str(path), "key": key, "field": "key",
+                                "reason": f"duplicate key, already provided by {by_key[key]}"})
+                continue
+            by_key[key] = str(path)
+    keys = sorted(by_key)
+    chunks = [keys[i:i + samples_per_shard] for i in range(0, len(keys), samples_per_shard)]
+    return [[by_key[k] for k in chunk] for chunk in chunks], refused
+
+
+def load_checked(path: str) -> EncodedSample:
+    """Read a sample folder, decode it (decodability) and validate it; raise SchemaError if bad."""
+    meta, blobs = read_encoded(path)
+    sample = decode_sample(meta, blobs, path=path)
+    validate_sample(sample)
+    encoded_blobs = {name: (meta["maps"][name], data) for name, data in blobs.items()}
+    return EncodedSample(meta=meta, blobs=encoded_blobs)
+
+
+def _stats_of(samples: list[EncodedSample]) -> dict[str, list[float]]:
+    wanted = ("mask_ratio", "depth_raw_valid_ratio", "depth_gt_valid_ratio", "depth_gt_min", "depth_gt_median",
+              "depth_gt_max")
+    return {name: [float(s.meta["stats"][name]) for s in samples if name in (s.meta.get("stats") or {})]
+            for name in wanted}
+
+
+def write_shard(task: dict[str, Any]) -> dict[str, Any]:
+    """Ray Data map function: write one shard in every format; returns its sidecar record."""
+    out = Path(task["out"])
+    index = int(task["index"])
+    sidecar = out / PARTS_DIR / f"shard-{index:05d}.json"
+    paths = {fmt: out / shard_name(index, fmt) for fmt in task["formats"]}
+    if sidecar.exists() and all(p.exists() for p in paths.values()):
+        record = json.loads(sidecar.read_text())
+        if record.get("plan_hash") == task["plan_hash"]:
+            record["skipped"] = True
+            return {"record": json.dumps(record)}
+    good: list[EncodedSample] = []
+    bad: list[dict] = []
+    for path in task["paths"]:
+        try:
+            good.append(load_checked(path))
+        except (SchemaError, OSError, ValueError) as exc:
+            bad.append({"path": path, "key": getattr(exc, "key", None), "field": getattr(exc, "field", None),
+                        "reason": str(exc)})
+    record: dict[str, Any] = {"index": index, "plan_hash": task["plan_hash"], "count": len(good),
+                              "keys": [s.key for s in good], "quarantined": bad,
+                              "by_source": dict(Counter(s.meta["source"] for s in good)),
+                              "by_split": dict(Counter(s.meta.get("split") or "train" for s in good)),
+                              "stats": _stats_of(good), "files": {}}
+    for fmt, path in paths.items():
+        WRITERS[fmt](path, good)
+        record["files"][fmt] = {"path": shard_name(index, fmt), "sha256": sha256_of(path),
+                                "bytes": path.stat().st_size}
+    # The sidecar lands after the shard files; a shard counts as done only when both exist.
+    write_json_atomic(sidecar, record)
+    record["skipped"] = False
+    return {"record": json.dumps(record)}
+
+
+def _summary(values: list[float]) -> dict[str, float]:
+    if not values:
+        return {}
+    arr = np.asarray(values)
+    return {"mean": float(arr.mean()), "p05": float(np.percentile(arr, 5)), "p50": float(np.median(arr)),
+            "p95": float(np.percentile(arr, 95)), "min": float(arr.min()), "max": float(arr.max())}
+
+
+def make_manifest(records: list[dict], formats: Sequence[str], samples_per_shard: int,
+                  inputs: Sequence[Path], quarantined: list[dict]) -> dict[str, Any]:
+    records = sorted(records, key=lambda r: r["index"])
+    by_source, by_split, by_source_split = Counter(), Counter(), Counter()
+    stats: dict[str, list[float]] = {}
+    for r in records:
+        by_source.update(r["by_source"])
+        by_split.update(r["by_split"])
+        for name, values in r["stats"].items():
+            stats.setdefault(name, []).extend(values)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "formats": list(formats),
+        "samples_per_shard": samples_per_shard,
+        "inputs": [str(p) for p in inputs],
+        "counts": {"total": sum(r["count"] for r in records), "by_source": dict(sorted(by_source.items())),
+                   "by_split": dict(sorted(by_split.items())), "quarantined": len(quarantined)},
+        "shards": [{"index": r["index"], "count": r["count"], "files": r["files"]} for r in records],
+        "stats": {name: _summary(values) for name, values in sorted(stats.items())},
+        "quarantine": QUARANTINE_NAME if quarantined else None,
+    }
+
+
+def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
+                 formats: Sequence[str] = FORMATS, samples_per_shard: int = 256,
+                 ray_address: str | None = None, num_cpus: int | None = None) -> BuildResult:
+    """Pack raw sample folders into shards; resumable; returns the manifest and the quarantine."""
+    import ray
+
+    from depthcur.ray_runner import init_ray
+
+    inputs = [Path(p) for p in inputs]
+    out = Path(out)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise ValueError(f"unknown shard format(s) {unknown}; choose from {', '.join(FORMATS)}")
+    if samples_per_shard < 1:
+        raise ValueError("samples_per_shard must be at least 1")
+    chunks, refused = plan_shards(inputs, samples_per_shard)
+    plan = {"formats": list(formats), "samples_per_shard": samples_per_shard, "shards": chunks}
+    plan_hash = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
+    out.mkdir(parents=True, exist_ok=True)
+    previous = out / PLAN_NAME
+    if previous.exists() and json.loads(previous.read_text()).get("plan_hash") != plan_hash:
+        log.warning("inputs changed since the last run into %s; shards are rebuilt", out)
+    (out / MANIFEST_NAME).unlink(missing_ok=True)
+    write_json_atomic(previous, {"plan_hash": plan_hash, "shards": len(chunks)})
+
+    tasks = [{"out": str(out), "index": i, "paths": paths, "formats": list(formats), "plan_hash": plan_hash}
+             for i, paths in enumerate(chunks)]
+    records: list[dict] = []
+    if tasks:
+        init_ray(ray_address, num_cpus=num_cpus)
+        ctx = ray.data.DataContext.get_current()
+        ctx.enable_progress_bars = False  # ours below; Ray Data's would duplicate it
+        dataset = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map(
+            write_shard, num_cpus=1,
+            # a node lost mid-task or a transient I/O error is retried; bad samples never raise
+            ray_remote_args_fn=lambda: {"max_retries": 3, "retry_exceptions": [OSError]})
+        with progress_task("build-shards", len(tasks)) as advance:
+            for row in dataset.iter_rows():
+                records.append(json.loads(row["record"]))
+                advance(1)
+    quarantined = refused + [q for r in records for q in r["quarantined"]]
+    _write_quarantine(out, quarantined)
+    _remove_stale_shards(out, formats, len(chunks))
+    manifest = make_manifest(records, formats, samples_per_shard, inputs, quarantined)
+    write_json_atomic(out / MANIFEST_NAME, manifest)
+    written = sum(1 for r in records if not r.get("skipped"))
+    return BuildResult(out=out, manifest=manifest, quarantined=quarantined, shards_written=written,
+                       shards_skipped=len(records) - written)
+
+
+def _write_quarantine(out: Path, quarantined: list[dict]) -> None:
+    path = out / QUARANTINE_NAME
+    if not quarantined:
+        path.unlink(missing_ok=True)
+        return
+    from depthcur.schemas import write_bytes_atomic
+
+    lines = "".join(json.dumps(q, sort_keys=True) + "\n" for q in sorted(quarantined, key=lambda q: q["path"]))
+    write_bytes_atomic(path, lines.encode())
+
+
+def _remove_stale_shards(out: Path, formats: Sequence[str], count: int) -> None:
+    """Drop shard files beyond this plan (left by an earlier, larger build) and temp leftovers."""
+    for fmt in FORMATS:
+        folder = out / fmt
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            stem = path.name.split(".")[0]
+            index = int(stem.split("-")[1]) if stem.startswith("shard-") and stem[6:].isdigit() else None
+            if path.name.startswith(".tmp-") or fmt not in formats or index is None or index >= count:
+                path.unlink()
+    parts = out / PARTS_DIR
+    if parts.is_dir():
+        for path in parts.iterdir():
+            stem = path.stem
+            if not (stem.startswith("shard-") and stem[6:].isdigit() and int(stem[6:]) < count):
+                path.unlink()

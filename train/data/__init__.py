@@ -1,0 +1,1 @@
+"""Data loading for training: shard readers, mixing and per-rank sharding."""
