@@ -1,0 +1,11 @@
+"""LiDAR projection (MetricAnything §3.1): point clouds + calibration -> sparse depth, and a
+virtual n-line LiDAR sampled from dense depth."""
+
+from .calib import LidarCalib, read_calib, read_json_calib, read_kitti_calib
+from .points import read_points
+from .projection import backproject_depth, project_points, project_points_reference
+from .virtual import VirtualLidarConfig, virtual_lidar
+
+__all__ = ["LidarCalib", "read_calib", "read_json_calib", "read_kitti_calib", "read_points",
+           "backproject_depth", "project_points", "project_points_reference", "VirtualLidarConfig",
+           "virtual_lidar"]

@@ -1,0 +1,108 @@
+"""A sample's IR pair -> ``depth_gt`` (``stereo_pseudo``) with range and confidence filters."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from depthcur.schemas import DepthGtKind, Intrinsics, Sample, SchemaError, with_stats
+
+from .matchers import match_with_lr_check
+
+
+@dataclass
+class PseudoLabelConfig:
+    matcher: str = "sgbm"
+    lr_threshold_px: float = 1.0
+    min_depth_m: float = 0.1
+    max_depth_m: float = 20.0
+    #: confidence: minimum local IR contrast (std of a 5×5 window, 0-255 units); flat patches are unreliable
+    min_texture: float = 2.0
+    matcher_params: dict[str, Any] = field(default_factory=dict)
+
+    def provenance(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["matcher_params"] = {k: (str(v) if k in ("fs_repo", "ckpt") else v)
+                                 for k, v in self.matcher_params.items()}
+        return out
+
+
+def disparity_to_depth(disparity: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
+    """Planar depth fx·B/d in metres; 0 where the disparity is not positive."""
+    positive = disparity > 0
+    return np.where(positive, fx * baseline_m / np.where(positive, disparity, 1), 0).astype(np.float32)
+
+
+def local_texture(image: np.ndarray, window: int = 5) -> np.ndarray:
+    """Standard deviation of intensity in a window around each pixel (a matching-confidence proxy)."""
+    import cv2
+
+    img = image.astype(np.float32)
+    mean = cv2.blur(img, (window, window))
+    mean_sq = cv2.blur(img * img, (window, window))
+    return np.sqrt(np.maximum(mean_sq - mean * mean, 0))
+
+
+def register_depth(depth_ir: np.ndarray, k_ir: Intrinsics, k_rgb: Intrinsics, t_rgb_from_ir: np.ndarray,
+                   rgb_shape: tuple[int, int]) -> np.ndarray:
+    """IR-frame depth -> RGB-frame depth by back-projection and a z-buffered projection."""
+    from depthcur.curate.lidar.projection import backproject_depth, project_points
+
+    points_ir = backproject_depth(depth_ir, k_ir)
+    depth, _ = project_points(points_ir, k_rgb, t_rgb_from_ir, rgb_shape)
+    return depth
+
+
+def check_stereo_fields(sample: Sample) -> None:
+    for name in ("ir_left", "ir_right", "K_ir", "baseline_m"):
+        if getattr(sample, name) is None:
+            raise SchemaError("stereo pseudo-labelling needs the IR pair, K_ir and baseline_m", key=sample.key,
+                              field=name)
+
+
+def prior_gt_agreement(pseudo: np.ndarray, prior: np.ndarray) -> dict[str, float]:
+    """AbsRel and coverage of the pseudo-label against a prior (e.g. rendered) depth_gt."""
+    both = (pseudo > 0) & (prior > 0)
+    if not both.any():
+        return {"pseudo_vs_prior_valid_ratio": 0.0}
+    absrel = np.abs(pseudo[both] - prior[both]) / prior[both]
+    return {"pseudo_vs_prior_absrel": float(absrel.mean()),
+            "pseudo_vs_prior_delta1": float(np.mean(np.maximum(pseudo[both] / prior[both],
+                                                               prior[both] / pseudo[both]) < 1.25)),
+            "pseudo_vs_prior_valid_ratio": float(both.mean())}
+
+
+def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelConfig()) -> Sample:
+    """Replace ``depth_gt`` with the stereo pseudo-label; record LR and prior-GT stats and provenance."""
+    check_stereo_fields(sample)
+    k_ir = Intrinsics.from_any(sample.K_ir)
+    match = match_with_lr_check(sample.ir_left, sample.ir_right, config.matcher,
+                                lr_threshold_px=config.lr_threshold_px, **config.matcher_params)
+    depth_ir = disparity_to_depth(match.disparity, k_ir.fx, float(sample.baseline_m))
+    in_range = (depth_ir >= config.min_depth_m) & (depth_ir <= config.max_depth_m)
+    from .matchers import to_gray_uint8
+
+    confident = local_texture(to_gray_uint8(sample.ir_left)) >= config.min_texture
+    depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32)
+
+    t = np.eye(4) if sample.T_rgb_from_ir is None else np.asarray(sample.T_rgb_from_ir, dtype=np.float64)
+    same_frame = np.allclose(t, np.eye(4)) and depth_ir.shape == sample.rgb.shape[:2] \
+        and np.allclose(k_ir.as_list(), Intrinsics.from_any(sample.K_rgb).as_list())
+    depth_gt = depth_ir if same_frame else register_depth(depth_ir, k_ir, Intrinsics.from_any(sample.K_rgb), t,
+                                                          sample.rgb.shape[:2])
+    stats = dict(sample.stats)
+    stats["lr_consistent_ratio"] = match.lr_consistent_ratio
+    stats["stereo_matched_ratio"] = float(match.matched.mean())
+    stats["pseudo_valid_ratio"] = float((depth_ir > 0).mean())
+    prior_kind = getattr(sample.depth_gt_kind, "value", sample.depth_gt_kind)
+    if sample.depth_gt is not None and prior_kind in ("rendered", "lidar", "sensor"):
+        stats.update(prior_gt_agreement(depth_gt, sample.depth_gt))
+    provenance = dict(sample.provenance)
+    provenance["stereo_pseudo_label"] = config.provenance()
+    if prior_kind:
+        provenance["stereo_pseudo_label"]["replaced_depth_gt_kind"] = prior_kind
+    labelled = sample.replace(depth_gt=depth_gt, depth_gt_kind=DepthGtKind.STEREO_PSEUDO, stats=stats,
+                              provenance=provenance)
+    return with_stats(labelled)
