@@ -1,0 +1,4 @@
+from .camera import OrbbecCamera
+from .config import OrbbecConfig
+
+__all__ = ["OrbbecCamera", "OrbbecConfig"]

@@ -1,0 +1,4 @@
+from .camera import RealSenseCamera
+from .config import RealSenseConfig
+
+__all__ = ["RealSenseCamera", "RealSenseConfig"]

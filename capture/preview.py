@@ -1,0 +1,42 @@
+"""Operator-facing pictures of a frame: colourised depth, IR thumbnail, JPEG bytes for the app."""
+
+from __future__ import annotations
+
+import base64
+
+import cv2
+import numpy as np
+
+from depthcur.schemas.codecs import encode_rgb
+
+
+def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | None = None) -> np.ndarray:
+    """RGB uint8 turbo colormap of depth in metres; invalid pixels are black."""
+    valid = depth > 0
+    if not valid.any():
+        return np.zeros(depth.shape + (3,), np.uint8)
+    lo = near if near is not None else float(np.percentile(depth[valid], 2))
+    hi = far if far is not None else float(np.percentile(depth[valid], 98))
+    scaled = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
+    bgr = cv2.applyColorMap((255 - scaled * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
+    bgr[~valid] = 0
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def ir_to_rgb(ir: np.ndarray) -> np.ndarray:
+    """8-bit grey RGB of an IR image (uint16 IR is stretched to its own range)."""
+    if ir.dtype != np.uint8:
+        top = max(int(ir.max()), 1)
+        ir = (ir.astype(np.float32) * (255.0 / top)).astype(np.uint8)
+    return np.repeat(ir[..., None], 3, axis=2)
+
+
+def thumbnail(image: np.ndarray, max_width: int) -> np.ndarray:
+    h, w = image.shape[:2]
+    if w <= max_width:
+        return image
+    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+
+
+def jpeg_data_url(image_rgb: np.ndarray, quality: int = 80) -> str:
+    return "data:image/jpeg;base64," + base64.b64encode(encode_rgb(image_rgb, "jpeg", quality)).decode()
