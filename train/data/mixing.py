@@ -1,0 +1,154 @@
+"""A weighted mix of dataset streams with an exact, saveable position.
+
+Each stream is one ``--data NAME=PATH`` (a shard file or a shard folder); each training
+sample is drawn from a stream chosen with probability proportional to its weight. Every
+random choice derives from (seed, draw index), and the position is just counters, so a
+resumed run replays the same samples in the same order: streams are re-opened at the saved
+epoch and the samples already consumed are skipped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
+
+import numpy as np
+
+from depthcur.progress import get_logger
+from depthcur.schemas import Sample
+
+log = get_logger(__name__)
+
+#: epoch -> iterator over samples of one stream (already split for this rank)
+StreamFactory = Callable[[int], Iterable[Sample]]
+
+
+@dataclass
+class Stream:
+    name: str
+    open_epoch: StreamFactory
+    weight: float = 1.0
+    #: how many decode failures the reader reported, read after each epoch
+    skipped_counter: Callable[[], int] = lambda: 0
+
+
+@dataclass
+class MixPosition:
+    draws: int = 0
+    epochs: dict[str, int] = field(default_factory=dict)
+    consumed: dict[str, int] = field(default_factory=dict)
+    skipped: int = 0
+
+    def to_dict(self) -> dict:
+        return {"draws": self.draws, "epochs": dict(self.epochs), "consumed": dict(self.consumed),
+                "skipped": self.skipped}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "MixPosition":
+        return cls(int(data["draws"]), dict(data["epochs"]), dict(data["consumed"]), int(data.get("skipped", 0)))
+
+
+class EmptyStreamError(RuntimeError):
+    pass
+
+
+class MixedStream:
+    """Iterator of ``(draw_index, Sample)`` over weighted streams, resumable from ``position``."""
+
+    def __init__(self, streams: Sequence[Stream], seed: int = 0, position: MixPosition | None = None):
+        if not streams:
+            raise ValueError("no training data: give at least one --data")
+        self.streams = list(streams)
+        weights = np.array([s.weight for s in streams], dtype=np.float64)
+        if weights.sum() <= 0:
+            raise ValueError("every --data stream has weight 0")
+        self.probs = weights / weights.sum()
+        self.seed = seed
+        self.position = position or MixPosition()
+        self._iters: dict[str, Iterator[Sample]] = {}
+
+    def _open(self, stream: Stream) -> Iterator[Sample]:
+        epoch = self.position.epochs.setdefault(stream.name, 0)
+        consumed = self.position.consumed.setdefault(stream.name, 0)
+        it = iter(stream.open_epoch(epoch))
+        for _ in range(consumed):  # replay to the saved position
+            next(it)
+        return it
+
+    def _next_from(self, stream: Stream) -> Sample:
+        for attempt in range(2):
+            if stream.name not in self._iters:
+                self._iters[stream.name] = self._open(stream)
+            try:
+                sample = next(self._iters[stream.name])
+            except StopIteration:
+                del self._iters[stream.name]
+                self.position.epochs[stream.name] += 1
+                self.position.consumed[stream.name] = 0
+                continue
+            self.position.consumed[stream.name] += 1
+            return sample
+        raise EmptyStreamError(f"--data {stream.name}: the stream yielded no sample in a whole epoch "
+                               f"(empty shards, all samples undecodable, or fewer shards than ranks)")
+
+    def __iter__(self) -> "MixedStream":
+        return self
+
+    def __next__(self) -> tuple[int, Sample]:
+        draw = self.position.draws
+        rng = np.random.default_rng([self.seed, 7, draw])
+        stream = self.streams[int(rng.choice(len(self.streams), p=self.probs))]
+        sample = self._next_from(stream)
+        self.position.draws += 1
+        return draw, sample
+
+
+def parse_data_arg(text: str) -> tuple[str, Path]:
+    """``NAME=PATH`` or ``PATH`` (name = the folder or file stem)."""
+    if "=" in text:
+        name, path = text.split("=", 1)
+    else:
+        path = text
+        name = Path(text.rstrip("/")).stem
+    return name, Path(path)
+
+
+def shard_streams(data: Sequence[str], weights: dict[str, float], *, shuffle: bool, seed: int,
+                  rank: int | None, world_size: int | None) -> list[Stream]:
+    """One ``ShardDataset`` stream per ``--data`` argument, split across ranks."""
+    from depthcur.train.data.shards import ShardDataset
+
+    streams = []
+    for text in data:
+        name, path = parse_data_arg(text)
+        if not path.exists():
+            raise FileNotFoundError(f"--data {text}: {path} does not exist")
+        unknown = weights.keys() - {parse_data_arg(t)[0] for t in data}
+        if unknown:
+            raise ValueError(f"data.weights names {sorted(unknown)} but the --data streams are "
+                             f"{[parse_data_arg(t)[0] for t in data]}")
+        holder: dict[str, object] = {}
+
+        def open_epoch(epoch: int, path: Path = path, holder: dict = holder) -> Iterable[Sample]:
+            ds = ShardDataset([str(path)], shuffle=shuffle, seed=seed, epoch=epoch, rank=rank,
+                              world_size=world_size)
+            holder["ds"] = ds
+            return ds
+
+        streams.append(Stream(name=name, open_epoch=open_epoch, weight=float(weights.get(name, 1.0)),
+                              skipped_counter=lambda holder=holder: int(getattr(holder.get("ds"), "skipped", 0))))
+    return streams
+
+
+def memory_stream(name: str, samples: Sequence[Sample], *, seed: int = 0, shuffle: bool = True,
+                  weight: float = 1.0) -> Stream:
+    """A stream over in-memory samples (tests, benchmarks), reshuffled per epoch."""
+
+    def open_epoch(epoch: int) -> Iterable[Sample]:
+        order = np.arange(len(samples))
+        if shuffle:
+            np.random.default_rng([seed, epoch]).shuffle(order)
+        return (samples[i] for i in order)
+
+    return Stream(name=name, open_epoch=open_epoch, weight=weight)

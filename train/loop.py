@@ -1,0 +1,300 @@
+"""The training loop shared by the three stages.
+
+One process per device. Under ``torchrun`` (or Ray Train) the model is wrapped in DDP and
+each rank reads its own share of the shards; rank 0 writes logs and checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from depthcur.progress import get_logger, progress_task
+from depthcur.schemas import write_bytes_atomic
+
+from . import checkpoint as ckpt
+from .augment import augment_sample
+from .config import ConfigError, TrainConfig, config_from_dict
+from .data.mixing import MixedStream, MixPosition, Stream
+from .stages.base import Stage
+
+log = get_logger(__name__)
+
+CSV_NAME = "metrics.csv"
+CSV_FIELDS = ("step", "loss", "lr_backbone", "lr_head", "grad_norm", "samples", "skipped", "seconds")
+
+
+class TrainingDiverged(RuntimeError):
+    pass
+
+
+def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """``*backbone*`` parameters at the backbone rate, the rest at the head rate; no decay on
+    biases, norms, layer scales and tokens (1-D or token tensors)."""
+    groups: dict[tuple[str, bool], list[nn.Parameter]] = {}
+    for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        kind = "backbone" if "backbone" in name else "head"
+        decay = param.ndim >= 2 and not name.endswith(("_token", "pos_embed", "register_tokens"))
+        groups.setdefault((kind, decay), []).append(param)
+    o = cfg.optim
+    return [{"params": params, "name": f"{kind}{'' if decay else '_no_decay'}", "kind": kind,
+             "lr": o.lr_backbone if kind == "backbone" else o.lr_head,
+             "weight_decay": o.weight_decay if decay else 0.0}
+            for (kind, decay), params in sorted(groups.items())]
+
+
+def lr_factor(step: int, cfg: TrainConfig, warm_up: bool) -> float:
+    """Linear warm-up (encoder only) then x decay_factor every decay_every iterations."""
+    o = cfg.optim
+    warm = min(1.0, (step + 1) / o.warmup_iters) if (warm_up and o.warmup_iters > 0) else 1.0
+    return warm * o.decay_factor ** (step // o.decay_every)
+
+
+def make_optimizer(model: nn.Module, cfg: TrainConfig):
+    groups = param_groups(model, cfg)
+    opt = torch.optim.AdamW(groups, betas=cfg.optim.betas)
+    lambdas = [lambda s, warm=(g["kind"] == "backbone"): lr_factor(s, cfg, warm) for g in groups]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
+    return opt, sched
+
+
+@dataclass
+class DistContext:
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    @classmethod
+    def current(cls) -> "DistContext":
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return cls(torch.distributed.get_rank(), torch.distributed.get_world_size(),
+                       int(os.environ.get("LOCAL_RANK", 0)))
+        return cls()
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    losses: list[float] = field(default_factory=list)
+    skipped: int = 0
+    checkpoint: Path | None = None
+
+
+class MetricsLog:
+    """``metrics.csv`` (a ``loss`` column per step) and TensorBoard scalars, truncated on resume."""
+
+    def __init__(self, run_dir: Path, resume_step: int, enabled: bool):
+        self.enabled = enabled
+        self.path = run_dir / CSV_NAME
+        self.tb = None
+        if not enabled:
+            return
+        kept = []
+        if self.path.exists():
+            with open(self.path, newline="") as fh:
+                kept = [row for row in csv.DictReader(fh) if int(row["step"]) <= resume_step]
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, CSV_FIELDS)
+        writer.writeheader()
+        writer.writerows(kept)
+        write_bytes_atomic(self.path, buf.getvalue().encode())  # drop rows past the checkpoint
+        self.fh = open(self.path, "a", newline="")
+        self.writer = csv.DictWriter(self.fh, CSV_FIELDS)
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.tb = SummaryWriter(str(run_dir / "tensorboard"), purge_step=resume_step + 1)
+        except ImportError:
+            log.warning("tensorboard is not installed; logging to %s only", self.path)
+
+    def write(self, row: dict[str, Any]) -> None:
+        if not self.enabled:
+            return
+        self.writer.writerow(row)
+        self.fh.flush()
+        if self.tb is not None:
+            for key in ("loss", "lr_backbone", "lr_head", "grad_norm"):
+                self.tb.add_scalar(f"train/{key}", row[key], row["step"])
+
+    def close(self) -> None:
+        if self.enabled:
+            self.fh.close()
+            if self.tb is not None:
+                self.tb.close()
+
+
+def read_losses(run_dir: Path) -> dict[int, float]:
+    with open(Path(run_dir) / CSV_NAME, newline="") as fh:
+        return {int(r["step"]): float(r["loss"]) for r in csv.DictReader(fh)}
+
+
+class Trainer:
+    def __init__(self, stage: Stage, cfg: TrainConfig, streams: Sequence[Stream], run_dir: Path, *,
+                 resume: bool = False, init_backbone: str | None = None, device: str | None = None):
+        self.stage, self.cfg, self.run_dir = stage, cfg, Path(run_dir)
+        self.dist = DistContext.current()
+        self.device = torch.device(device or (f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"))
+        self.use_bf16 = cfg.run.bf16 and self.device.type == "cuda"
+        torch.manual_seed(cfg.run.seed)
+        self.model = stage.build_model().to(self.device)
+        if init_backbone:
+            from .models.vit import load_dinov2_weights
+
+            load_dinov2_weights(self.model.encoder.backbone, init_backbone)
+            log.info("backbone initialised from %s", init_backbone)
+        self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
+        self.step = 0
+        position = MixPosition()
+        self.last_checkpoint: Path | None = None
+        if resume:
+            position = self._resume()
+        elif ckpt.list_checkpoints(self.run_dir):
+            raise FileExistsError(f"{self.run_dir} already holds checkpoints; pass --resume to continue it or "
+                                  f"choose a new --out")
+        self.train_model: nn.Module = self.model
+        if self.dist.world_size > 1:
+            self.train_model = nn.parallel.DistributedDataParallel(
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+        self.stream = MixedStream(streams, seed=cfg.run.seed + 1000 * self.dist.rank, position=position)
+        self.streams = streams
+        if self.dist.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            cfg.save(self.run_dir / "config.json")
+
+    def _resume(self) -> MixPosition:
+        found = ckpt.list_checkpoints(self.run_dir)
+        if not found:
+            raise FileNotFoundError(f"--resume: {self.run_dir} has no checkpoint to resume from")
+        path = found[-1][1]
+        state = ckpt.load(path)
+        if state["stage"] != self.stage.name:
+            raise ValueError(f"--resume: {path} is a {state['stage']!r} run, not {self.stage.name!r}")
+        saved = config_from_dict(state["config"]).to_dict()
+        now = self.cfg.to_dict()
+        saved["run"]["steps"] = now["run"]["steps"]  # extending a run is allowed
+        if saved != now:
+            diff = sorted(f"{s}.{k}" for s in now if isinstance(now[s], dict) for k in now[s]
+                          if now[s][k] != saved[s][k])
+            raise ConfigError(f"--resume: the config differs from {path} in {', '.join(diff) or 'preset'}")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.scheduler.load_state_dict(state["scheduler"])
+        ckpt.restore_rng(state["rng"])
+        self.step = int(state["step"])
+        self.last_checkpoint = path
+        ranks = state["data"]
+        key = str(self.dist.rank)
+        if key not in ranks:
+            raise ValueError(f"--resume: {path} has no data position for rank {self.dist.rank} "
+                             f"(saved with world size {len(ranks)})")
+        log.info("resumed from %s at step %d", path, self.step)
+        return MixPosition.from_dict(ranks[key])
+
+    def _gather_positions(self) -> dict[str, Any]:
+        mine = self.stream.position.to_dict()
+        if self.dist.world_size == 1:
+            return {"0": mine}
+        gathered: list[Any] = [None] * self.dist.world_size
+        torch.distributed.all_gather_object(gathered, mine)
+        return {str(i): pos for i, pos in enumerate(gathered)}
+
+    def save_checkpoint(self) -> Path | None:
+        positions = self._gather_positions()
+        if not self.dist.is_main:
+            return None
+        path = ckpt.checkpoint_path(self.run_dir, self.step)
+        ckpt.save_atomic({"stage": self.stage.name, "step": self.step, "config": self.cfg.to_dict(),
+                          "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+                          "scheduler": self.scheduler.state_dict(), "rng": ckpt.rng_state(), "data": positions,
+                          "extras": self.stage.checkpoint_extras()}, path)
+        ckpt.prune(self.run_dir, self.cfg.run.keep_checkpoints)
+        self.last_checkpoint = path
+        return path
+
+    def _next_items(self) -> list:
+        """One batch of augmented items; samples that fail are skipped and counted."""
+        items = []
+        crop = self.cfg.crop
+        while len(items) < self.cfg.data.batch_size:
+            draw, sample = next(self.stream)
+            try:
+                items.append(augment_sample(sample, self.cfg.data, crop, np.random.default_rng([self.cfg.run.seed, 11, draw])))
+            except (ValueError, KeyError, TypeError) as exc:
+                self.stream.position.skipped += 1
+                log.warning("skipping sample %s (%d skipped so far): %s", getattr(sample, "key", "?"),
+                            self.stream.position.skipped, exc)
+        return items
+
+    def _skipped(self) -> int:
+        return self.stream.position.skipped + sum(s.skipped_counter() for s in self.streams)
+
+    def train_step(self) -> tuple[float, float]:
+        self.model.train()
+        rng = np.random.default_rng([self.cfg.run.seed, 13, self.dist.rank, self.step])
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in self.stage.prepare(self._next_items(), rng).items()}
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
+            loss = self.stage.loss(self.train_model, batch)
+        if not torch.isfinite(loss):
+            self._diverged(f"the loss is {loss.item()}")
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_norm)
+        if not torch.isfinite(grad_norm):
+            self._diverged(f"the gradient norm is {grad_norm.item()}")
+        self.optimizer.step()
+        self.scheduler.step()
+        self.step += 1
+        return float(loss.detach()), float(grad_norm)
+
+    def _diverged(self, what: str) -> None:
+        where = self.last_checkpoint or "none written yet"
+        raise TrainingDiverged(f"step {self.step + 1}: {what}; training stopped without writing a checkpoint. "
+                               f"The last good checkpoint is {where}. Lower the learning rate (optim.lr_head / "
+                               f"optim.lr_backbone) or check the data, then --resume.")
+
+    def run(self) -> TrainResult:
+        cfg = self.cfg
+        metrics = MetricsLog(self.run_dir, self.step, self.dist.is_main)
+        result = TrainResult(self.run_dir, self.step)
+        samples = self.step * cfg.data.batch_size * self.dist.world_size
+        try:
+            with progress_task(f"train {self.stage.name}", cfg.run.steps) as advance:
+                advance(self.step)
+                while self.step < cfg.run.steps:
+                    t0 = time.perf_counter()
+                    loss, grad_norm = self.train_step()
+                    samples += cfg.data.batch_size * self.dist.world_size
+                    lrs = {g["kind"]: g["lr"] for g in self.optimizer.param_groups}
+                    metrics.write({"step": self.step, "loss": f"{loss:.8g}", "lr_backbone": lrs.get("backbone", 0.0),
+                                   "lr_head": lrs.get("head", 0.0), "grad_norm": f"{grad_norm:.6g}",
+                                   "samples": samples, "skipped": self._skipped(),
+                                   "seconds": f"{time.perf_counter() - t0:.4f}"})
+                    result.losses.append(loss)
+                    if self.step % cfg.run.checkpoint_every == 0 or self.step == cfg.run.steps:
+                        self.save_checkpoint()
+                    advance(1)
+        finally:
+            metrics.close()
+        result.step, result.skipped, result.checkpoint = self.step, self._skipped(), self.last_checkpoint
+        if result.skipped:
+            log.warning("%d sample(s) were skipped (undecodable or unusable); see the log above", result.skipped)
+        return result
+
+

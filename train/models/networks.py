@@ -1,0 +1,87 @@
+"""The three stage networks built from one backbone: MDM, prompt-conditioned teacher, student."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .decoders import ConvStackDecoder, DPTHead
+from .vit import BackboneSpec, RGBDViT
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def normalize_rgb(rgb: torch.Tensor) -> torch.Tensor:
+    """(B,3,H,W) in [0,1] -> ImageNet-normalised, as DINOv2 was trained."""
+    mean = rgb.new_tensor(IMAGENET_MEAN)[None, :, None, None]
+    std = rgb.new_tensor(IMAGENET_STD)[None, :, None, None]
+    return (rgb - mean) / std
+
+
+def dpt_layers(depth: int) -> tuple[int, ...]:
+    """Four evenly spaced block indices, shallow to deep, ending at the last block."""
+    return tuple(max(0, round(depth * f) - 1) for f in (0.25, 0.5, 0.75, 1.0))
+
+
+def depth_to_log_input(depth: torch.Tensor) -> torch.Tensor:
+    """Metric depth (0 = invalid) -> log depth with 0 where invalid, a scale-friendly input."""
+    return torch.where(depth > 0, torch.log(depth.clamp_min(1e-3)), torch.zeros_like(depth))
+
+
+class MDMNet(nn.Module):
+    """RGB-D ViT + ConvStack. ``depth_mask`` (B, N) True = token masked; all True = monocular."""
+
+    stage = "mdm"
+
+    def __init__(self, spec: BackboneSpec, decoder_channels: tuple[int, ...]):
+        super().__init__()
+        self.encoder = RGBDViT(spec, use_depth=True)
+        self.decoder = ConvStackDecoder(spec.embed_dim, decoder_channels)
+
+    def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None,
+                depth_mask: torch.Tensor | None = None) -> torch.Tensor:
+        h, w = rgb.shape[2:]
+        depth_in = None if depth is None else depth_to_log_input(depth[:, None] if depth.dim() == 3 else depth)
+        enc = self.encoder(normalize_rgb(rgb), depth_in, depth_mask, layers=(-1,))
+        return self.decoder(enc.rgb_tokens[0], enc.cls_tokens[0], enc.grid, (h, w))
+
+
+class PromptNet(nn.Module):
+    """RGB ViT + DPT head conditioned on the 3-channel [PDSA, GMDR, mask] prompt."""
+
+    stage = "prompt"
+
+    def __init__(self, spec: BackboneSpec, dpt_features: int):
+        super().__init__()
+        self.encoder = RGBDViT(spec, use_depth=False)
+        self.decoder = DPTHead(spec.embed_dim, dpt_features, prompt_channels=3)
+        self.layers = dpt_layers(spec.depth)
+
+    def forward(self, rgb: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
+        """``prompt``: (B,3,H,W) = [PDSA depth, GMDR depth, prompt mask] in metres / {0,1}."""
+        h, w = rgb.shape[2:]
+        enc = self.encoder(normalize_rgb(rgb), layers=self.layers)
+        cond = torch.cat([depth_to_log_input(prompt[:, :2]), prompt[:, 2:]], 1)
+        return self.decoder(enc.rgb_tokens, enc.cls_tokens, enc.grid, (h, w), cond)
+
+
+class StudentNet(nn.Module):
+    """Prompt-free RGB ViT + DPT head with inverted skips (deep features nearest the output)."""
+
+    stage = "distill"
+
+    def __init__(self, spec: BackboneSpec, dpt_features: int):
+        super().__init__()
+        self.encoder = RGBDViT(spec, use_depth=False)
+        self.decoder = DPTHead(spec.embed_dim, dpt_features, inverted_skips=True)
+        self.layers = dpt_layers(spec.depth)
+
+    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+        h, w = rgb.shape[2:]
+        enc = self.encoder(normalize_rgb(rgb), layers=self.layers)
+        return self.decoder(enc.rgb_tokens, enc.cls_tokens, enc.grid, (h, w))
+
+
+def count_parameters(module: nn.Module, contains: str = "") -> int:
+    return sum(p.numel() for n, p in module.named_parameters() if contains in n)

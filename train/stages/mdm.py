@@ -1,0 +1,32 @@
+"""Masked Depth Modeling (LingBot-Depth §2): RGB-D ViT + ConvStack, L1 on valid GT."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..augment import TrainItem
+from ..losses import l1_valid
+from ..masking import depth_token_mask
+from ..models import MDMNet
+from .base import Stage, collate
+
+
+class MDMStage(Stage):
+    name = "mdm"
+
+    def build_model(self) -> MDMNet:
+        m = self.cfg.model
+        return MDMNet(m.backbone_spec(), m.decoder_channels)
+
+    def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        batch = collate(items)
+        patch = self.cfg.model.patch_size
+        masks = [depth_token_mask(it.depth_raw, patch, self.cfg.mask, rng) for it in items]
+        batch["depth_mask"] = torch.from_numpy(np.stack(masks))
+        return batch
+
+    def loss(self, model, batch):
+        pred = model(batch["rgb"], batch["depth_raw"], batch["depth_mask"])
+        gt = batch["depth_gt"]
+        return l1_valid(pred.float(), gt, gt > 0).mean()

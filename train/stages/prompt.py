@@ -1,0 +1,105 @@
+"""Sparse-prompt pretraining (MetricAnything §3.2).
+
+Each image gets N ~ U[2000, 40000] (scaled to the resolution) valid GT pixels as the metric
+prompt. A prior depth from a monocular model (the MDM model with every depth token masked,
+given with ``--prior``) is aligned to it with GMDR and PDSA; the conditioned DPT head sees
+[PDSA, GMDR, mask]. Without a prior, a flat prior is used (then PDSA is a smooth
+interpolation of the prompt), which is logged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from depthcur.progress import get_logger
+
+from ..augment import TrainItem
+from ..losses import prompt_loss
+from ..models import PromptNet
+from ..prompts import prompt_count, prompt_input, sample_prompt
+from .base import Stage, collate
+
+log = get_logger(__name__)
+
+
+class PriorModel:
+    """A monocular depth prior: an MDM checkpoint run with every depth token masked."""
+
+    def __init__(self, model: torch.nn.Module | None, source: dict[str, Any] | None = None):
+        self.model = model
+        self.source = source  # checkpoint contents needed to rebuild it (saved into prompt checkpoints)
+
+    @classmethod
+    def from_checkpoint(cls, path: str | None) -> "PriorModel":
+        if not path:
+            log.warning("prompt stage: no --prior given; using a flat prior (PDSA interpolates the prompt)")
+            return cls(None)
+        from .. import checkpoint as ckpt
+        from ..inference import build_network
+
+        state = ckpt.load(ckpt.latest_checkpoint(path))
+        if state.get("stage") != "mdm":
+            raise ValueError(f"--prior {path}: expected an MDM checkpoint, got stage {state.get('stage')!r}")
+        model = build_network(state)
+        return cls(model, {"stage": "mdm", "config": state["config"], "model": state["model"]})
+
+    @classmethod
+    def from_saved(cls, saved: dict[str, Any] | None) -> "PriorModel":
+        if not saved:
+            return cls(None)
+        from ..inference import build_network
+
+        return cls(build_network(saved), saved)
+
+    @torch.no_grad()
+    def __call__(self, rgb: torch.Tensor) -> np.ndarray:
+        """(B,3,H,W) in [0,1] -> (B,H,W) prior depth, metres up to scale."""
+        if self.model is None:
+            return np.ones((rgb.shape[0], rgb.shape[2], rgb.shape[3]), np.float32)
+        self.model.eval()
+        rgb = rgb.to(next(self.model.parameters()).device)
+        return self.model(rgb, None, None).float().cpu().numpy()
+
+
+def make_prompt_inputs(prior: np.ndarray, sparse_sources: list[np.ndarray], cfg, rng: np.random.Generator,
+                       counts: list[int] | None = None) -> np.ndarray:
+    """(B,3,H,W) [PDSA, GMDR, mask] from priors and the depth maps prompts are sampled from."""
+    out = []
+    for i, (pri, src) in enumerate(zip(prior, sparse_sources)):
+        h, w = src.shape
+        n = counts[i] if counts else prompt_count(cfg.prompt, h, w, rng)
+        prompt = sample_prompt(src, n, rng)
+        if not (prompt > 0).any():
+            out.append(np.stack([pri, pri, np.zeros_like(pri)]))
+            continue
+        out.append(prompt_input(pri, prompt, cfg.prompt.pdsa_sigma))
+    return np.stack(out).astype(np.float32)
+
+
+class PromptStage(Stage):
+    name = "prompt"
+
+    def __init__(self, cfg, prior: PriorModel | None = None):
+        super().__init__(cfg)
+        self.prior = prior or PriorModel(None)
+
+    def build_model(self) -> PromptNet:
+        return PromptNet(self.cfg.model.backbone_spec(), self.cfg.model.dpt_features)
+
+    def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
+        batch = collate(items)
+        prior = self.prior(batch["rgb"])
+        batch["prompt"] = torch.from_numpy(make_prompt_inputs(prior, [it.depth_gt for it in items], self.cfg, rng))
+        return batch
+
+    def loss(self, model, batch):
+        pred = model(batch["rgb"], batch["prompt"])
+        gt = batch["depth_gt"]
+        p = self.cfg.prompt
+        return prompt_loss(pred.float(), gt, gt > 0, batch["is_synthetic"], p.alpha_mae, p.beta_ssi).mean()
+
+    def checkpoint_extras(self) -> dict[str, Any]:
+        return {"prior": self.prior.source}
