@@ -1,0 +1,38 @@
+"""Where evaluation samples come from: shard folders/files (through the train stage's
+``ShardDataset``) or raw sample folders (``depthcur.schemas.scan_samples``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+from depthcur.schemas import Sample, read_sample, scan_samples
+
+
+def _is_raw_folder_root(path: Path) -> bool:
+    return path.is_dir() and not (path / "manifest.json").is_file()
+
+
+def iter_samples(paths: Sequence[str | Path], *, max_samples: int | None = None,
+                 keys: Iterable[str] | None = None) -> Iterator[Sample]:
+    """Samples in a fixed order (no shuffling); only ``keys`` when given; at most ``max_samples``."""
+    wanted = None if keys is None else set(keys)
+    count = 0
+    for sample in _all_samples(paths):
+        if max_samples is not None and count >= max_samples:
+            return
+        count += 1
+        if wanted is None or sample.key in wanted:
+            yield sample
+
+
+def _all_samples(paths: Sequence[str | Path]) -> Iterator[Sample]:
+    for entry in paths:
+        path = Path(entry)
+        if _is_raw_folder_root(path):
+            for folder in scan_samples(path).samples:
+                yield read_sample(folder)
+        else:
+            from depthcur.train.data.shards import ShardDataset   # torch-heavy; only for shards
+
+            yield from ShardDataset([path], shuffle=False)

@@ -1,0 +1,26 @@
+"""``depthcur eval`` end to end: evaluate, then write the HTML report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+from depthcur.progress import get_logger
+from depthcur.schemas import Sample
+
+from .data import iter_samples
+from .report import build_report, pictured_keys
+from .runner import EvalConfig, load_models, run_evaluation
+
+log = get_logger(__name__)
+
+
+def evaluate(config: EvalConfig, samples: Sequence[Sample] | None = None) -> tuple[dict[str, Any], Path]:
+    """Metrics JSON and report path. In-memory ``samples`` replace reading ``config.data``."""
+    result = run_evaluation(config, samples)
+    keys = pictured_keys(result)
+    pictured = ([s for s in samples if s.key in keys] if samples is not None
+                else list(iter_samples(config.data, max_samples=config.max_samples, keys=keys)))
+    report = build_report(result, pictured, load_models(config.models), config.out)
+    log.info("metrics: %s  report: %s", config.out / "metrics.json", report)
+    return result, report

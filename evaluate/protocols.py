@@ -1,0 +1,339 @@
+"""Evaluation protocols: seeded functions that turn a sample's GT into a model's input.
+
+A protocol spec is ``name`` or ``name:arg`` (``block-mask:hard``, ``points:100``,
+``downsample:8``, ``lidar:32``, ``sfm``, ``raw``, ``fde``, ``depthlm``). Each returns a
+:class:`ProtocolCase`: the (possibly resized) RGB, intrinsics and GT, the depth the
+model sees, an optional sparse prompt, the pixels the metrics are computed on, FDE
+regions where the protocol has them, and facts about the input (point counts, masked
+fractions, level parameters) that go into the report.
+
+Randomness comes only from the ``rng`` passed in; :func:`protocol_rng` derives it from
+(seed, sample key, spec), so a case is reproducible and independent of evaluation order.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import cv2
+import numpy as np
+
+from depthcur.schemas import Intrinsics, Sample
+
+from .metrics import EvalInputError
+
+
+@dataclass
+class ProtocolCase:
+    rgb: np.ndarray
+    K: Intrinsics
+    gt: np.ndarray
+    depth_in: np.ndarray
+    eval_mask: np.ndarray
+    prompt: np.ndarray | None = None
+    #: FDE: one dict per target with boolean region masks "foreground", "boundary", "global"
+    targets: list[dict[str, np.ndarray]] | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BlockMaskLevel:
+    """Parameters of one block-mask level (block sides are fractions of the short image side)."""
+
+    mask_fraction: float        # blocks are added until at least this fraction of the image is covered
+    block_min: float
+    block_max: float
+    gaussian_sigma_m: float     # additive white noise on the unmasked depth
+    kinect_noise: bool          # Nguyen 2012 axial + lateral noise and disparity quantisation
+
+
+BLOCK_MASK_LEVELS: dict[str, BlockMaskLevel] = {
+    "easy": BlockMaskLevel(0.20, 0.05, 0.15, 0.005, False),
+    "medium": BlockMaskLevel(0.40, 0.08, 0.20, 0.010, True),
+    "hard": BlockMaskLevel(0.60, 0.10, 0.25, 0.020, True),
+    "extreme": BlockMaskLevel(0.80, 0.10, 0.30, 0.030, True),
+}
+
+
+@dataclass(frozen=True)
+class KinectNoise:
+    """Nguyen, Izadi & Lovell 2012 Kinect noise model (frontal surface, θ ≈ 0)."""
+
+    axial_a: float = 0.0012       # σ_z(z) = a + b (z - z0)^2 metres
+    axial_b: float = 0.0019
+    axial_z0: float = 0.4
+    lateral_sigma_px: float = 0.8  # σ_L in pixels
+    baseline_m: float = 0.075      # Kinect v1 projector-camera baseline
+    disparity_step_px: float = 1.0 / 8.0   # sub-pixel disparity resolution
+
+
+KINECT = KinectNoise()
+DEPTHLM_FOCAL_PX = 1000.0
+DEPTHLM_POINTS = 10
+FDE_BAND_RADIUS_PX = 10
+FDE_MAX_TARGET_FRACTION = 0.5   # larger instances (walls, floor) are background, not targets
+FDE_MIN_TARGET_PIXELS = 16
+SFM_DEFAULT_POINTS = 500
+EXTREME_POINTS = 100
+
+
+# ---------------------------------------------------------------- seeding and parsing
+
+
+def protocol_rng(seed: int, key: str, spec: str) -> np.random.Generator:
+    return np.random.default_rng([seed, zlib.crc32(key.encode()), zlib.crc32(spec.encode())])
+
+
+def parse_spec(spec: str) -> tuple[str, str | None]:
+    name, _, arg = spec.strip().partition(":")
+    if name not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {spec!r}; choose from {', '.join(sorted(PROTOCOLS))}")
+    return name, (arg or None)
+
+
+def _int_arg(spec_name: str, arg: str | None, default: int | None = None) -> int:
+    if arg is None:
+        if default is None:
+            raise ValueError(f"protocol {spec_name} needs a number, e.g. {spec_name}:{EXTREME_POINTS}")
+        return default
+    if arg == "extreme" and spec_name == "points":
+        return EXTREME_POINTS
+    try:
+        value = int(arg)
+    except ValueError:
+        raise ValueError(f"protocol {spec_name}:{arg}: {arg!r} is not a whole number") from None
+    if value <= 0:
+        raise ValueError(f"protocol {spec_name}:{arg}: the number must be positive")
+    return value
+
+
+def make_case(sample: Sample, spec: str, rng: np.random.Generator) -> ProtocolCase:
+    """Run protocol ``spec`` on ``sample``; the GT must exist and have a valid pixel."""
+    name, arg = parse_spec(spec)
+    if sample.depth_gt is None:
+        raise EvalInputError("the sample has no depth_gt to evaluate against", field="depth_gt", where=sample.key)
+    if not (sample.depth_gt > 0).any():
+        raise EvalInputError("no valid ground-truth pixel", field="depth_gt", where=sample.key)
+    case = PROTOCOLS[name](sample, arg, rng)
+    case.info.setdefault("input_valid_fraction", float((case.depth_in > 0).mean()))
+    case.info.setdefault("mask_ratio", 1.0 - case.info["input_valid_fraction"])
+    return case
+
+
+def _base_case(sample: Sample, depth_in: np.ndarray, **kwargs: Any) -> ProtocolCase:
+    gt = sample.depth_gt.astype(np.float32)
+    return ProtocolCase(rgb=sample.rgb, K=sample.K_rgb, gt=gt, depth_in=depth_in.astype(np.float32),
+                        eval_mask=gt > 0, **kwargs)
+
+
+def _sparse(gt: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    out = np.zeros_like(gt, dtype=np.float32)
+    out[rows, cols] = gt[rows, cols]
+    return out
+
+
+# ---------------------------------------------------------------- noise models
+
+
+def kinect_noise(depth: np.ndarray, fx: float, rng: np.random.Generator, model: KinectNoise = KINECT) -> np.ndarray:
+    """Lateral jitter, axial noise σ_z = a + b(z - z0)², then disparity quantisation."""
+    h, w = depth.shape
+    rows = np.clip(np.rint(np.arange(h)[:, None] + rng.normal(0, model.lateral_sigma_px, (h, w))), 0, h - 1)
+    cols = np.clip(np.rint(np.arange(w)[None, :] + rng.normal(0, model.lateral_sigma_px, (h, w))), 0, w - 1)
+    shifted = depth[rows.astype(int), cols.astype(int)].astype(np.float64)
+    valid = shifted > 0
+    sigma = model.axial_a + model.axial_b * (shifted - model.axial_z0) ** 2
+    noisy = shifted + rng.normal(0, 1, (h, w)) * sigma
+    focal_baseline = fx * model.baseline_m
+    disparity = np.round(focal_baseline / np.maximum(noisy, 1e-3) / model.disparity_step_px) * model.disparity_step_px
+    quantised = np.where(disparity > 0, focal_baseline / np.maximum(disparity, 1e-9), 0.0)
+    return np.where(valid, quantised, 0.0).astype(np.float32)
+
+
+def random_blocks(shape: tuple[int, int], level: BlockMaskLevel, rng: np.random.Generator) -> np.ndarray:
+    """Axis-aligned random blocks, added until they cover >= ``level.mask_fraction`` of the image."""
+    h, w = shape
+    short = min(h, w)
+    covered = np.zeros(shape, dtype=bool)
+    target = level.mask_fraction * h * w
+    while covered.sum() < target:
+        bh, bw = (max(1, int(round(rng.uniform(level.block_min, level.block_max) * short))) for _ in range(2))
+        top, left = int(rng.integers(0, h - bh + 1)), int(rng.integers(0, w - bw + 1))
+        covered[top:top + bh, left:left + bw] = True
+    return covered
+
+
+# ---------------------------------------------------------------- protocols
+
+
+def block_mask(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """Random blocks over GT depth plus Gaussian and (medium+) Kinect-like noise."""
+    if arg not in BLOCK_MASK_LEVELS:
+        raise ValueError(f"protocol block-mask:{arg}: choose a level from {', '.join(BLOCK_MASK_LEVELS)}")
+    level = BLOCK_MASK_LEVELS[arg]
+    depth = sample.depth_gt.astype(np.float32)
+    if level.kinect_noise:
+        depth = kinect_noise(depth, sample.K_rgb.fx, rng)
+    valid = depth > 0
+    depth = np.where(valid, np.maximum(depth + rng.normal(0, level.gaussian_sigma_m, depth.shape), 1e-3), 0)
+    blocks = random_blocks(depth.shape, level, rng)
+    depth[blocks] = 0
+    return _base_case(sample, depth, info={"block_fraction": float(blocks.mean()), "level": arg, **asdict(level)})
+
+
+def random_points(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """N pixels drawn without replacement from the valid GT; the sparse map is input and prompt."""
+    count = _int_arg("points", arg)
+    rows, cols = np.nonzero(sample.depth_gt > 0)
+    if len(rows) < count:
+        raise EvalInputError(f"points:{count} needs {count} valid GT pixels, the sample has {len(rows)}",
+                             field="depth_gt", where=sample.key)
+    chosen = rng.choice(len(rows), size=count, replace=False)
+    sparse = _sparse(sample.depth_gt, rows[chosen], cols[chosen])
+    return _base_case(sample, sparse, prompt=sparse, info={"n_points": count})
+
+
+def downsample(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """GT kept at the centre pixel of every F×F cell (a ×F lower-resolution depth map on the full grid)."""
+    factor = _int_arg("downsample", arg)
+    gt = sample.depth_gt
+    offset = factor // 2   # the centre pixel of each cell
+    grid = np.zeros(gt.shape, dtype=bool)
+    grid[offset::factor, offset::factor] = True
+    sparse = np.where(grid, gt, 0).astype(np.float32)
+    return _base_case(sample, sparse, prompt=sparse,
+                      info={"factor": factor, "grid_points": int(grid.sum()), "n_points": int((sparse > 0).sum())})
+
+
+def lidar_rows(n_lines: int, K: Intrinsics, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """Row of each of ``n_lines`` beams in every column, shape (n_lines, W), -1 outside the image.
+
+    A beam at elevation φ hits image row v = cy + fy·tan(φ)·sqrt(1 + ((u - cx)/fx)²): the
+    curved scan lines of a spinning LiDAR. Beams are evenly spaced in elevation over the
+    image's vertical FOV, with one random offset per image.
+    """
+    h, w = shape
+    top, bottom = math.atan((-0.5 - K.cy) / K.fy), math.atan((h - 0.5 - K.cy) / K.fy)
+    spacing = (bottom - top) / n_lines
+    elevations = top + spacing * (np.arange(n_lines) + rng.uniform(0.0, 1.0))
+    u = np.arange(w, dtype=np.float64)
+    stretch = np.sqrt(1.0 + ((u - K.cx) / K.fx) ** 2)
+    rows = np.rint(K.cy + K.fy * np.tan(elevations)[:, None] * stretch[None, :]).astype(int)
+    rows[(rows < 0) | (rows >= h)] = -1
+    return rows
+
+
+def lidar(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """An L-line LiDAR scan pattern sampled from GT (one return per beam per column)."""
+    n_lines = _int_arg("lidar", arg)
+    rows = lidar_rows(n_lines, sample.K_rgb, sample.depth_gt.shape, rng)
+    cols = np.broadcast_to(np.arange(rows.shape[1])[None, :], rows.shape)
+    inside = rows >= 0
+    sparse = _sparse(sample.depth_gt, rows[inside], cols[inside])
+    return _base_case(sample, sparse, prompt=sparse,
+                      info={"lines": n_lines, "n_points": int((sparse > 0).sum())})
+
+
+def sfm_keypoints(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """GT depth at ORB keypoints of the RGB image (where SfM would triangulate points)."""
+    max_points = _int_arg("sfm", arg, SFM_DEFAULT_POINTS)
+    gray = cv2.cvtColor(sample.rgb, cv2.COLOR_RGB2GRAY)
+    keypoints = cv2.ORB_create(nfeatures=max_points, edgeThreshold=8, patchSize=15).detect(gray, None)
+    h, w = gray.shape
+    coords = {(min(int(round(k.pt[1])), h - 1), min(int(round(k.pt[0])), w - 1)) for k in keypoints}
+    rows = np.array([r for r, _ in coords], dtype=int)
+    cols = np.array([c for _, c in coords], dtype=int)
+    sparse = _sparse(sample.depth_gt, rows, cols)
+    return _base_case(sample, sparse, prompt=sparse,
+                      info={"max_points": max_points, "keypoints": len(coords), "n_points": int((sparse > 0).sum())})
+
+
+def raw_sensor(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """The sample's own sensor depth (SGM in sim, the camera's depth on the rig)."""
+    return _base_case(sample, _require_raw(sample))
+
+
+def _require_raw(sample: Sample) -> np.ndarray:
+    if sample.depth_raw is None:
+        raise EvalInputError("this protocol needs the sample's sensor depth, which is missing",
+                             field="depth_raw", where=sample.key)
+    if sample.depth_raw.shape != sample.depth_gt.shape:
+        raise EvalInputError(f"shape {sample.depth_raw.shape} differs from depth_gt {sample.depth_gt.shape}",
+                             field="depth_raw", where=sample.key)
+    return sample.depth_raw
+
+
+def fde_targets(instance_mask: np.ndarray, gt_valid: np.ndarray, radius: int = FDE_BAND_RADIUS_PX,
+                ) -> list[dict[str, np.ndarray]]:
+    """FDE-Bench regions per target: its mask, the band within ``radius`` px of its contour, the image.
+
+    Targets are the instance ids > 0 covering between FDE_MIN_TARGET_PIXELS pixels and
+    FDE_MAX_TARGET_FRACTION of the image. The boundary band is dilate(mask) minus
+    erode(mask) with a (2r+1)² disc, so it extends r pixels to both sides of the contour.
+    """
+    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    targets = []
+    for ident in np.unique(instance_mask):
+        mask = instance_mask == ident
+        if ident == 0 or mask.sum() < FDE_MIN_TARGET_PIXELS or mask.mean() > FDE_MAX_TARGET_FRACTION:
+            continue
+        as_u8 = mask.astype(np.uint8)
+        band = (cv2.dilate(as_u8, disc) > 0) & ~(cv2.erode(as_u8, disc, borderType=cv2.BORDER_REPLICATE) > 0)
+        targets.append({"id": int(ident), "foreground": mask & gt_valid, "boundary": band & gt_valid,
+                        "global": gt_valid.copy()})
+    return targets
+
+
+def fde(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """Sensor depth in; metrics per target over foreground / boundary band (r = 10) / global."""
+    if sample.instance_mask is None:
+        raise EvalInputError("the fde protocol needs an instance mask", field="instance_mask", where=sample.key)
+    case = _base_case(sample, _require_raw(sample))
+    case.targets = fde_targets(sample.instance_mask, case.gt > 0)
+    case.info["targets"] = len(case.targets)
+    return case
+
+
+def focal_normalise(sample: Sample, focal_px: float = DEPTHLM_FOCAL_PX
+                    ) -> tuple[np.ndarray, Intrinsics, np.ndarray, np.ndarray | None]:
+    """Resize so fx becomes ``focal_px`` (DepthLM/DepthVLM); depth values are unchanged."""
+    factor = focal_px / sample.K_rgb.fx
+    h, w = sample.depth_gt.shape
+    size = (max(1, int(round(w * factor))), max(1, int(round(h * factor))))
+    sx, sy = size[0] / w, size[1] / h
+    rgb = cv2.resize(sample.rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    gt = cv2.resize(sample.depth_gt, size, interpolation=cv2.INTER_NEAREST)
+    raw = None if sample.depth_raw is None else cv2.resize(sample.depth_raw, size, interpolation=cv2.INTER_NEAREST)
+    return rgb, sample.K_rgb.scaled(sx, sy), gt, raw
+
+
+def depthlm(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """DepthLM: focal-normalise to 1000 px, score 10 sampled valid-GT pixels per image (δ1 headline)."""
+    count = _int_arg("depthlm", arg, DEPTHLM_POINTS)
+    _require_raw(sample)
+    rgb, K, gt, raw = focal_normalise(sample)
+    rows, cols = np.nonzero(gt > 0)
+    chosen = rng.choice(len(rows), size=min(count, len(rows)), replace=False)
+    eval_mask = np.zeros(gt.shape, dtype=bool)
+    eval_mask[rows[chosen], cols[chosen]] = True
+    return ProtocolCase(rgb=rgb, K=K, gt=gt, depth_in=raw, eval_mask=eval_mask,
+                        info={"focal_px": DEPTHLM_FOCAL_PX, "n_points": int(eval_mask.sum()),
+                              "resized_to": [int(gt.shape[0]), int(gt.shape[1])]})
+
+
+PROTOCOLS: dict[str, Callable[[Sample, str | None, np.random.Generator], ProtocolCase]] = {
+    "block-mask": block_mask,
+    "points": random_points,
+    "downsample": downsample,
+    "lidar": lidar,
+    "sfm": sfm_keypoints,
+    "raw": raw_sensor,
+    "fde": fde,
+    "depthlm": depthlm,
+}
+
+DEFAULT_PROTOCOLS = ("raw", "block-mask:easy", "block-mask:medium", "block-mask:hard", "block-mask:extreme",
+                     "points:100", "downsample:8", "downsample:16", "lidar:32", "sfm", "fde", "depthlm")

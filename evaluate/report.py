@@ -1,0 +1,201 @@
+"""The HTML report: tables per protocol and dataset, pictures, worst cases, histograms.
+
+Pictures are re-computed from the samples (protocol inputs are seeded, so they are the
+same inputs the metrics saw); the numbers come from ``metrics.json``.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from depthcur.schemas import Sample, write_bytes_atomic
+
+from .baselines import Predictor
+from .pictures import depth_image, depth_range, error_image, histogram_svg, sparse_depth_image, write_png
+from .protocols import KINECT, parse_spec
+from .runner import FDE_METRICS, FDE_REGIONS, run_case
+
+COLUMNS = [("samples", "n", "{:d}"), ("absrel", "AbsRel ↓", "{:.4f}"), ("rmse", "RMSE [m] ↓", "{:.4f}"),
+           ("mae", "MAE [m] ↓", "{:.4f}"), ("log10", "log10 ↓", "{:.4f}"), ("delta1", "δ1 ↑", "{:.3f}"),
+           ("delta2", "δ2 ↑", "{:.3f}"), ("delta3", "δ3 ↑", "{:.3f}"), ("irmse", "iRMSE [1/km] ↓", "{:.2f}"),
+           ("boundary_f1", "boundary F1 ↑", "{:.3f}"), ("coverage", "coverage ↑", "{:.1%}"),
+           ("epe", "EPE [px] ↓", "{:.3f}"), ("bad2", "bad-2.0 ↓", "{:.1%}"), ("density", "density ↑", "{:.1%}")]
+
+STYLE = """
+body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
+h1{font-size:22px} h2{font-size:18px;border-bottom:1px solid #ccc;padding-top:10px} h3{font-size:15px}
+table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}
+td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{background:#f2f2f2}
+td:first-child,th:first-child{text-align:left}
+tr.baseline td{background:#fff8e6} .best{font-weight:bold;color:#0a5}
+.cov{background:#eef6ff} figure{display:inline-block;margin:2px 4px;text-align:center;font-size:11px}
+figure img{display:block;max-width:220px} .note{color:#666;font-size:12px}
+"""
+
+
+def _fmt(value: Any, pattern: str) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return pattern.format(value)
+
+
+def _best_models(rows: list[dict], key: str) -> set[str]:
+    higher = key in ("delta1", "delta2", "delta3", "boundary_f1", "coverage", "density")
+    values = [(r[key], r["model"]) for r in rows if r.get(key) is not None]
+    if not values:
+        return set()
+    best = max(v for v, _ in values) if higher else min(v for v, _ in values)
+    return {m for v, m in values if v == best}
+
+
+def metrics_table(rows: list[dict]) -> str:
+    columns = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
+    best = {key: _best_models(rows, key) for key, _, _ in columns if key != "samples"}
+    head = "".join(f"<th{' class=cov' if k in ('coverage', 'density') else ''}>{html.escape(t)}</th>"
+                   for k, t, _ in columns)
+    body = []
+    for row in rows:
+        cells = []
+        for key, _, pattern in columns:
+            classes = [c for c, on in (("best", row["model"] in best.get(key, ())),
+                                       ("cov", key in ("coverage", "density"))) if on]
+            cls = f" class='{' '.join(classes)}'" if classes else ""
+            cells.append(f"<td{cls}>{_fmt(row.get(key), pattern)}</td>")
+        baseline = " class='baseline'" if row["model"] == "raw-depth" else ""
+        body.append(f"<tr{baseline}><td>{html.escape(row['model'])}</td>{''.join(cells)}</tr>")
+    return f"<table><tr><th>model</th>{head}</tr>{''.join(body)}</table>"
+
+
+def fde_table(rows: list[dict]) -> str:
+    head = "".join(f"<th>{r} {m}</th>" for r in FDE_REGIONS for m in ("AbsRel", "δ1"))
+    body = []
+    for row in rows:
+        fde = row.get("fde")
+        if not fde:
+            continue
+        cells = "".join(f"<td>{_fmt(fde[r]['absrel'], '{:.4f}')}</td><td>{_fmt(fde[r]['delta1'], '{:.3f}')}</td>"
+                        for r in FDE_REGIONS)
+        body.append(f"<tr><td>{html.escape(row['model'])}</td><td>{fde['targets']}</td>{cells}</tr>")
+    return f"<table><tr><th>model</th><th>targets</th>{head}</tr>{''.join(body)}</table>"
+
+
+def level_table(levels: dict[str, dict]) -> str:
+    head = "<tr><th>level</th><th>masked fraction ≥</th><th>block side (× short side)</th>" \
+           "<th>Gaussian σ [m]</th><th>Kinect noise</th></tr>"
+    body = "".join(f"<tr><td>{name}</td><td>{p['mask_fraction']:.0%}</td><td>{p['block_min']}–{p['block_max']}</td>"
+                   f"<td>{p['gaussian_sigma_m']}</td><td>{'yes' if p['kinect_noise'] else 'no'}</td></tr>"
+                   for name, p in levels.items())
+    kinect = (f"Kinect noise (Nguyen 2012): axial σ_z = {KINECT.axial_a} + {KINECT.axial_b}·(z − {KINECT.axial_z0})² m, "
+              f"lateral σ = {KINECT.lateral_sigma_px} px, disparity quantised to {KINECT.disparity_step_px} px "
+              f"with baseline {KINECT.baseline_m} m.")
+    return f"<table>{head}{body}</table><p class='note'>{kinect}</p>"
+
+
+def _figure(out: Path, name: str, image, caption: str) -> str:
+    write_png(out / "img" / name, image)
+    return f"<figure><img src='img/{name}' alt='{html.escape(caption)}'>{html.escape(caption)}</figure>"
+
+
+def case_figures(out: Path, prefix: str, computed: tuple, only_model: str | None = None) -> str:
+    """RGB, GT, input, and prediction + error per model of one (sample, protocol) case."""
+    sample, (case, preds, scores) = computed
+    vmin, vmax = depth_range(case.gt)
+    figures = [_figure(out, f"{prefix}_rgb.png", case.rgb, f"RGB {sample.key}")]
+    if only_model is None:   # worst-case rows show just the one model's prediction and error
+        figures += [_figure(out, f"{prefix}_gt.png", depth_image(case.gt, vmin, vmax), "GT depth"),
+                    _figure(out, f"{prefix}_in.png", sparse_depth_image(case.depth_in, vmin, vmax),
+                            f"input ({case.info['mask_ratio']:.0%} masked)")]
+    for index, name in enumerate(preds):
+        if only_model is not None and name != only_model:
+            continue
+        absrel = _fmt(scores[name]["absrel"], "{:.3f}")
+        figures.append(_figure(out, f"{prefix}_m{index}_pred.png", depth_image(preds[name], vmin, vmax),
+                               f"{name} AbsRel {absrel}"))
+        figures.append(_figure(out, f"{prefix}_m{index}_err.png", error_image(preds[name], case.gt),
+                               f"{name} |error|/gt (0–20%)"))
+    return "<div>" + "".join(figures) + "</div>"
+
+
+def picture_plan(records: list[dict], gallery: int, worst: int) -> tuple[dict[str, list[str]], dict]:
+    """Keys pictured per protocol (first ``gallery`` samples) and the worst AbsRel per protocol × model."""
+    keys_in_order: dict[str, list[str]] = defaultdict(list)
+    by_pair: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for rec in records:
+        if rec["key"] not in keys_in_order[rec["protocol"]]:
+            keys_in_order[rec["protocol"]].append(rec["key"])
+        if rec.get("absrel") is not None:
+            by_pair[(rec["protocol"], rec["model"])].append(rec)
+    gallery_keys = {p: keys[:gallery] for p, keys in keys_in_order.items()}
+    worst_cases = {pair: sorted(recs, key=lambda r: -r["absrel"])[:worst] for pair, recs in by_pair.items()}
+    return gallery_keys, worst_cases
+
+
+def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict[str, Predictor],
+                 out: Path) -> Path:
+    """Write ``out/report.html`` (+ ``out/img``). ``samples`` must include the pictured keys."""
+    config = result["config"]
+    records, summary = result["records"], result["summary"]
+    gallery_keys, worst_cases = picture_plan(records, config["gallery_samples"], config["worst_cases"])
+    by_key = {s.key: s for s in samples}
+    cache: dict[tuple[str, str], tuple] = {}
+
+    def computed(key: str, protocol: str) -> tuple:
+        # a case is pictured in the gallery and as a worst case of several models: run it once
+        if (key, protocol) not in cache:
+            cache[(key, protocol)] = (by_key[key], run_case(by_key[key], protocol, models, config["seed"],
+                                                            config["align"]))
+        return cache[(key, protocol)]
+
+    sections = [f"<h1>depthcur evaluation</h1><p>data: {html.escape(', '.join(map(str, config['data'])))} · "
+                f"models: {html.escape(', '.join(config['models']))} · alignment: {config['align']} · "
+                f"seed {config['seed']} · {len({r['key'] for r in records})} samples</p>",
+                "<p class='note'>raw-depth (the camera's own depth, holes kept) is always the first row (shaded). "
+                "Precision columns use the pixels a model predicts; coverage (blue) is the share of valid GT "
+                "pixels it predicts at all. Bold = best in column.</p>"]
+    ratios: dict[str, list[float]] = defaultdict(list)
+    for rec in records:
+        if rec["model"] == "raw-depth":
+            ratios[rec["protocol"]].append(rec["input"]["mask_ratio"])
+    histograms = "".join(f"<span style='margin-right:12px'>{histogram_svg(v, html.escape(p))}</span>"
+                         for p, v in ratios.items())
+    sections.append(f"<h2>Input mask ratio per protocol</h2><div>{histograms}</div>")
+    for p_index, protocol in enumerate(config["protocols"]):
+        rows = [r for r in summary if r["protocol"] == protocol]
+        sections.append(f"<h2 id='p{p_index}'>{html.escape(protocol)}</h2>")
+        if parse_spec(protocol)[0] == "block-mask":
+            sections.append(level_table({parse_spec(protocol)[1]: result["block_mask_levels"][parse_spec(protocol)[1]]}))
+        cache.clear()   # one protocol's cases at a time keeps memory flat
+        for dataset in sorted({r["dataset"] for r in rows}):
+            dataset_rows = [r for r in rows if r["dataset"] == dataset]
+            sections.append(f"<h3>dataset: {html.escape(dataset)}</h3>{metrics_table(dataset_rows)}")
+            if any(r.get("fde") for r in dataset_rows):
+                sections.append(f"<p class='note'>FDE regions, averaged per target (r = 10 px band)</p>"
+                                f"{fde_table(dataset_rows)}")
+        for k_index, key in enumerate(gallery_keys.get(protocol, [])):
+            if key in by_key:
+                sections.append(case_figures(out, f"p{p_index}_g{k_index}", computed(key, protocol)))
+        worst_html = []
+        for m_index, model in enumerate(models):
+            for w_index, rec in enumerate(worst_cases.get((protocol, model), [])):
+                if rec["key"] in by_key:
+                    worst_html.append(case_figures(out, f"p{p_index}_w{m_index}_{w_index}",
+                                                   computed(rec["key"], protocol), only_model=model))
+        if worst_html:
+            sections.append("<details open><summary>worst cases (highest AbsRel) per model</summary>"
+                            + "".join(worst_html) + "</details>")
+    sections.append("<h2>Block-mask levels</h2>" + level_table(result["block_mask_levels"]))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>depthcur evaluation</title>"
+            f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
+    path = out / "report.html"
+    write_bytes_atomic(path, page.encode())
+    return path
+
+
+def pictured_keys(result: dict[str, Any]) -> set[str]:
+    config = result["config"]
+    gallery, worst = picture_plan(result["records"], config["gallery_samples"], config["worst_cases"])
+    return {k for keys in gallery.values() for k in keys} | {r["key"] for recs in worst.values() for r in recs}

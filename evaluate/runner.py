@@ -1,0 +1,240 @@
+"""Run every model × protocol over a dataset; write per-sample records and a JSON summary.
+
+Each sample's results (all protocols and models) go to ``records/<key>.json`` atomically,
+tagged with a fingerprint of the run settings; a re-run after a kill skips samples whose
+record matches and evaluates the rest, so the final ``metrics.json`` is the same as an
+uninterrupted run's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from collections import defaultdict
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from depthcur.progress import get_logger, progress_task
+from depthcur.schemas import Sample, write_json_atomic
+
+from .align import ALIGNMENTS
+from .baselines import Predictor, RawDepth, load_model
+from .data import iter_samples
+from .metrics import (DEPTH_METRICS, EvalInputError, compute, depth_to_disparity,
+                      scale_invariant_boundary_f1, stereo_metrics)
+from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
+                        protocol_rng)
+
+log = get_logger(__name__)
+FDE_REGIONS = ("foreground", "boundary", "global")
+FDE_METRICS = ("absrel", "rmse", "delta1", "coverage")
+#: boundary F1 needs a dense evaluation mask; sparse-pixel protocols (depthlm) skip it
+DENSE_EVAL_FRACTION = 0.5
+SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad2", "density", "mask_ratio")
+
+
+@dataclass
+class EvalConfig:
+    models: list[str]
+    data: list[str]
+    out: Path
+    protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
+    max_samples: int | None = None
+    seed: int = 0
+    align: str = "none"
+    gallery_samples: int = 2     # samples pictured per protocol in the report
+    worst_cases: int = 1         # worst samples pictured per protocol and model
+
+    def __post_init__(self):
+        self.out = Path(self.out)
+        if not self.models:
+            raise ValueError("give at least one --model")
+        if not self.data:
+            raise ValueError("give at least one --data path")
+        if self.align not in ALIGNMENTS:
+            raise ValueError(f"--align {self.align!r}: choose one of {', '.join(ALIGNMENTS)}")
+        for spec in self.protocols:
+            parse_spec(spec)
+        if "raw-depth" not in self.models:   # the camera's own depth is always a baseline row
+            self.models = ["raw-depth", *self.models]
+
+    def fingerprint(self) -> str:
+        settings = {"models": self.models, "protocols": self.protocols, "seed": self.seed, "align": self.align}
+        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- one case
+
+
+def predict(model: Predictor, case: ProtocolCase, where: str) -> np.ndarray:
+    pred = np.asarray(model.predict(case.rgb, case.depth_in, case.K, case.prompt), dtype=np.float32)
+    if pred.shape != case.gt.shape:
+        raise EvalInputError(f"model {model.name} returned shape {pred.shape}, expected {case.gt.shape}",
+                             field="pred", where=where)
+    return pred
+
+
+def fde_scores(pred: np.ndarray, case: ProtocolCase, where: str) -> list[dict[str, Any]]:
+    """Per target: metrics over its foreground, boundary band and the global region."""
+    scores = []
+    for target in case.targets or []:
+        entry: dict[str, Any] = {"id": target["id"]}
+        for region in FDE_REGIONS:
+            if target[region].any():
+                metrics = compute(pred, case.gt, target[region], where=f"{where} target {target['id']} {region}")
+                entry[region] = {name: metrics[name] for name in FDE_METRICS}
+        scores.append(entry)
+    return scores
+
+
+def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: str) -> dict[str, float]:
+    """Stereo metrics when the sample has GT disparity on the same grid as the prediction."""
+    same_grid = (sample.disparity_gt is not None and sample.baseline_m and sample.K_ir is not None
+                 and sample.disparity_gt.shape == pred.shape and case.gt.shape == sample.depth_gt.shape
+                 and (sample.T_rgb_from_ir is None or np.allclose(sample.T_rgb_from_ir, np.eye(4))))
+    if not same_grid:
+        return {}
+    disparity = depth_to_disparity(pred, sample.K_ir.fx, sample.baseline_m)
+    return stereo_metrics(disparity, sample.disparity_gt, where=where)
+
+
+def score(pred: np.ndarray, case: ProtocolCase, sample: Sample, align: str, where: str) -> dict[str, Any]:
+    result: dict[str, Any] = compute(pred, case.gt, case.eval_mask, align, where=where)
+    if case.eval_mask.mean() >= DENSE_EVAL_FRACTION * (case.gt > 0).mean():
+        result["boundary_f1"] = scale_invariant_boundary_f1(pred, case.gt, case.eval_mask)
+    result.update(stereo_scores(pred, sample, case, where))
+    if case.targets is not None:
+        result["fde"] = fde_scores(pred, case, where)
+    return result
+
+
+def run_case(sample: Sample, spec: str, models: dict[str, Predictor], seed: int, align: str
+             ) -> tuple[ProtocolCase, dict[str, np.ndarray], dict[str, dict[str, Any]]]:
+    case = make_case(sample, spec, protocol_rng(seed, sample.key, spec))
+    preds, scores = {}, {}
+    for name, model in models.items():
+        where = f"{sample.key} [{spec}, {name}]"
+        preds[name] = predict(model, case, where)
+        scores[name] = score(preds[name], case, sample, align, where)
+    return case, preds, scores
+
+
+def evaluate_sample(sample: Sample, config: EvalConfig, models: dict[str, Predictor]) -> list[dict[str, Any]]:
+    records = []
+    for spec in config.protocols:
+        case, _, scores = run_case(sample, spec, models, config.seed, config.align)
+        input_facts = {k: v for k, v in case.info.items() if isinstance(v, (int, float, str))}
+        for name, metrics in scores.items():
+            records.append({"key": sample.key, "dataset": sample.dataset, "protocol": spec, "model": name,
+                            "model_stage": getattr(models[name], "stage", ""), "input": input_facts, **metrics})
+    return records
+
+
+# ---------------------------------------------------------------- whole run
+
+
+def record_path(out: Path, key: str) -> Path:
+    return out / "records" / f"{key.replace('/', '__')}.json"
+
+
+def load_record(path: Path, fingerprint: str) -> list[dict[str, Any]] | None:
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return data["records"] if data.get("fingerprint") == fingerprint else None
+
+
+def load_models(specs: Sequence[str]) -> dict[str, Predictor]:
+    models: dict[str, Predictor] = {}
+    for spec in specs:
+        model = load_model(spec)
+        name = model.name if spec in ("raw-depth", "fill-nearest", "inpaint") else f"{model.name}"
+        if name in models:
+            name = f"{name}#{len(models)}"
+        models[name] = model
+    return models
+
+
+def run_evaluation(config: EvalConfig, samples: Sequence[Sample] | None = None) -> dict[str, Any]:
+    """Evaluate; ``samples`` (in memory) replaces reading ``config.data``. Returns the metrics JSON."""
+    models = load_models(config.models)
+    fingerprint = config.fingerprint()
+    source = samples if samples is not None else iter_samples(config.data, max_samples=config.max_samples)
+    total = len(samples) if samples is not None else config.max_samples
+    records: list[dict[str, Any]] = []
+    resumed = 0
+    with progress_task(f"eval {len(models)} model(s) × {len(config.protocols)} protocol(s)", total) as advance:
+        for sample in source:
+            path = record_path(config.out, sample.key)
+            previous = load_record(path, fingerprint)
+            if previous is None:
+                previous = evaluate_sample(sample, config, models)
+                write_json_atomic(path, {"fingerprint": fingerprint, "records": _jsonable(previous)})
+            else:
+                resumed += 1
+            records += previous
+            advance(1)
+    if not records:
+        raise EvalInputError("no samples were read", field="data", where=", ".join(map(str, config.data)))
+    if resumed:
+        log.info("resumed: %d sample(s) already evaluated were read back from %s", resumed, config.out / "records")
+    result = {"config": {**asdict(config), "out": str(config.out), "models": list(models)},
+              "fingerprint": fingerprint, "block_mask_levels": {k: asdict(v) for k, v in BLOCK_MASK_LEVELS.items()},
+              "kinect_noise": asdict(KINECT), "summary": summarise(records), "records": _jsonable(records)}
+    write_json_atomic(config.out / "metrics.json", result)
+    return result
+
+
+# ---------------------------------------------------------------- aggregation
+
+
+def _mean(values: list[float]) -> float | None:
+    finite = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(finite)) if finite else None
+
+
+def summarise(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Mean metrics per (protocol, dataset, model), plus an ``all`` dataset row; FDE per target."""
+    groups: dict[tuple[str, str, str], list[dict]] = defaultdict(list)
+    for rec in records:
+        groups[(rec["protocol"], rec["dataset"], rec["model"])].append(rec)
+        groups[(rec["protocol"], "all", rec["model"])].append(rec)
+    datasets = {rec["dataset"] for rec in records}
+    rows = []
+    for (protocol, dataset, model), recs in groups.items():
+        if dataset == "all" and len(datasets) == 1:
+            continue
+        row: dict[str, Any] = {"protocol": protocol, "dataset": dataset, "model": model, "samples": len(recs)}
+        for name in SUMMARY_METRICS:
+            values = [rec.get(name, rec["input"].get(name)) for rec in recs]
+            if any(v is not None for v in values):
+                row[name] = _mean(values)
+        if any("fde" in rec for rec in recs):
+            row["fde"] = summarise_fde([target for rec in recs for target in rec.get("fde", [])])
+        rows.append(row)
+    return sorted(rows, key=lambda r: (r["protocol"], r["dataset"], r["model"] != "raw-depth", r["model"]))
+
+
+def summarise_fde(targets: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each target counts once (FDE-Bench averages over image–target pairs, not pixels)."""
+    out: dict[str, Any] = {"targets": len(targets)}
+    for region in FDE_REGIONS:
+        out[region] = {name: _mean([t[region][name] for t in targets if region in t]) for name in FDE_METRICS}
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN -> None so the JSON is strict (browsers and jq reject NaN)."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        return None if math.isnan(value) else float(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
