@@ -113,6 +113,11 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
+def device_label(kind: str, serial: str) -> str:
+    """``realsense-842412345678``; a serial that already names its kind is kept as is."""
+    return serial if serial.startswith(f"{kind}-") else f"{kind}-{serial}"
+
+
 def frame_to_sample(frame: Frame, *, key: str, category: str, session: SessionSettings, device_name: str,
                     capture_index: int, burst_index: int, info: dict[str, Any]) -> Sample:
     """The raw sample of one device frame: camera depth on the RGB grid, IR pair kept, no depth_gt yet."""
@@ -124,7 +129,8 @@ def frame_to_sample(frame: Frame, *, key: str, category: str, session: SessionSe
         depth = register_depth_to_rgb(frame.depth_raw, frame.K_depth, frame.K_rgb, frame.T_rgb_from_depth, rgb_hw)
     sample = Sample(
         key=key, source=Source.REAL, dataset=DATASET, rgb=frame.rgb, K_rgb=frame.K_rgb, depth_raw=depth,
-        scene_id=session.name, scene_category=category, device=f"{info['kind']}-{frame.serial or device_name}",
+        scene_id=session.name, scene_category=category,
+        device=device_label(info["kind"], frame.serial or device_name),
         ir_left=frame.ir_left, ir_right=frame.ir_right, K_ir=frame.K_ir if frame.ir_left is not None else None,
         baseline_m=frame.baseline_m, T_rgb_from_ir=np.asarray(frame.T_rgb_from_ir, dtype=np.float64),
         stats={"fill_rate": frame.fill_rate()},
@@ -212,10 +218,10 @@ class Recorder:
 
     # -------------------------------------------------------------- capture
 
-    def read_frames(self) -> dict[str, Frame]:
-        """One frame per device, under the lock (preview and capture share the devices)."""
+    def read_device(self, name: str) -> Frame:
+        """One frame of one device, under the lock (preview and capture share the devices)."""
         with self._lock:
-            return self.rig.read_all()
+            return self.rig.cameras[name].read()
 
     def capture(self, category: str | None = None, burst: int = 1) -> list[CaptureRecord]:
         """Capture ``burst`` consecutive frames of every device; all are written or none."""

@@ -1,0 +1,252 @@
+"""HTTP server of the capture app (``http.server``; no third-party web framework, no CDN).
+
+Routes (JSON unless noted):
+  GET  /                      the app page; GET /static/<file> its assets
+  GET  /api/status            session, devices, counters, quotas, free disk, last capture, last error
+  GET  /api/preview?device=N  JPEG data URLs of RGB, colourised depth and IR, plus the fill rate
+  GET  /api/last              the newest capture read back from disk (review)
+  POST /api/session           {name, operator, scene_category, location_note}: open a session
+  POST /api/capture           {category, burst}: capture one frame or a burst
+  POST /api/delete_last       remove the newest capture
+Failures answer ``{"error": message}`` with a 4xx/5xx status; the page shows the message.
+"""
+
+from __future__ import annotations
+
+import json
+import mimetypes
+import threading
+import time
+from dataclasses import asdict
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from depthcur.progress import get_logger
+from depthcur.schemas import SchemaError, read_sample, sample_dir
+
+from ..cameras import CaptureError
+from ..categories import make_quotas
+from ..preview import colorize_depth, ir_to_rgb, jpeg_data_url, thumbnail
+from ..recorder import DiskSpaceError, Recorder, SessionNameError, SessionSettings
+
+log = get_logger(__name__)
+
+STATIC_DIR = Path(__file__).parent / "static"
+PREVIEW_WIDTH = 480
+IR_THUMB_WIDTH = 240
+MAX_BODY = 64 * 1024
+
+
+class CaptureApp:
+    """What the routes do, independent of HTTP (tests call it directly too)."""
+
+    def __init__(self, recorder: Recorder, *, total_target: int | None = None,
+                 quota_shares: dict[str, float] | None = None):
+        self.recorder = recorder
+        rig_config = recorder.rig.config
+        self.total_target = total_target or rig_config.total_target
+        self.quota_shares = quota_shares or rig_config.quotas
+        self.device_status = {name: "ok" for name in recorder.rig.cameras}
+        self.last_error = ""
+        self._status_lock = threading.Lock()
+
+    # ------------------------------------------------------------ helpers
+
+    def _note_error(self, exc: Exception) -> str:
+        message = str(exc)
+        with self._status_lock:
+            self.last_error = message
+            for name in self.device_status:
+                if message.startswith(f"device {name}:"):
+                    self.device_status[name] = f"error: {message}"
+        log.warning("capture app: %s", message)
+        return message
+
+    def _note_ok(self, names) -> None:
+        with self._status_lock:
+            for name in names:
+                self.device_status[name] = "ok"
+
+    # ------------------------------------------------------------ routes
+
+    def status(self) -> dict[str, Any]:
+        recorder = self.recorder
+        session = recorder.session
+        counts = recorder.counts_by_category()
+        quotas = [{**asdict(q), "count": counts.get(q.category, 0)}
+                  for q in make_quotas(self.total_target, self.quota_shares)]
+        try:
+            free = int(recorder.disk_guard.free_bytes(recorder.out))
+        except OSError:
+            free = -1
+        devices = []
+        for name, camera in recorder.rig.cameras.items():
+            try:
+                info = camera.info()
+                serial, model, kind = info.serial, info.model, info.kind
+            except CaptureError:
+                serial, model, kind = "", "", camera.kind
+            devices.append({"name": name, "kind": kind, "serial": serial, "model": model,
+                            "primary": name == recorder.rig.primary, "status": self.device_status[name]})
+        last = recorder.captures[-1] if session and recorder.captures else None
+        return {
+            "session": asdict(session) if session else None,
+            "devices": devices,
+            "counters": {"session_captures": len(recorder.captures) if session else 0,
+                         "session_samples": sum(len(c.keys) for c in recorder.captures) if session else 0,
+                         "all_captures": sum(counts.values())},
+            "quotas": quotas,
+            "disk": {"free_bytes": free, "min_free_bytes": recorder.disk_guard.min_free_bytes,
+                     "ok": free >= recorder.disk_guard.min_free_bytes},
+            "last": asdict(last) if last else None,
+            "error": self.last_error,
+        }
+
+    def preview(self, device: str | None = None) -> dict[str, Any]:
+        name = device or self.recorder.rig.primary
+        if name not in self.recorder.rig.cameras:
+            raise KeyError(f"unknown device {name!r}")
+        started = time.perf_counter()
+        try:
+            frame = self.recorder.read_device(name)
+        except CaptureError as exc:
+            raise CaptureError(f"device {name}: {exc}") from exc
+        self._note_ok([name])
+        out = {"device": name, "fill_rate": frame.fill_rate(),
+               "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
+               "depth": jpeg_data_url(thumbnail(colorize_depth(frame.depth_raw), PREVIEW_WIDTH)),
+               "ir": jpeg_data_url(thumbnail(ir_to_rgb(frame.ir_left), IR_THUMB_WIDTH)) if frame.ir_left is not None
+               else None,
+               "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
+        out["latency_ms"] = (time.perf_counter() - started) * 1000.0
+        return out
+
+    def open_session(self, body: dict[str, Any]) -> dict[str, Any]:
+        settings = SessionSettings(name=str(body.get("name", "")), operator=str(body.get("operator", "")),
+                                   scene_category=str(body.get("scene_category", "office")),
+                                   location_note=str(body.get("location_note", "")))
+        folder = self.recorder.open_session(settings)
+        return {"session": asdict(settings), "folder": str(folder)}
+
+    def capture(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            burst = int(body.get("burst", 1))
+        except (TypeError, ValueError):
+            raise ValueError(f"burst must be a whole number, got {body.get('burst')!r}") from None
+        records = self.recorder.capture(category=body.get("category"), burst=burst)
+        self._note_ok(self.recorder.rig.cameras)
+        with self._status_lock:
+            self.last_error = ""
+        return {"captures": [asdict(r) for r in records]}
+
+    def last(self) -> dict[str, Any]:
+        recorder = self.recorder
+        if recorder.session is None or not recorder.captures:
+            return {"last": None}
+        record = recorder.captures[-1]
+        primary_key = next((k for k in record.keys if f"/{recorder.rig.primary}/" in k), record.keys[0])
+        sample = read_sample(sample_dir(recorder.out, primary_key))
+        return {"last": asdict(record), "key": primary_key, "fill_rate": sample.stats.get("fill_rate"),
+                "mask_ratio": sample.stats.get("mask_ratio"),
+                "rgb": jpeg_data_url(thumbnail(sample.rgb, 240)),
+                "depth": jpeg_data_url(thumbnail(colorize_depth(sample.depth_raw), 240))}
+
+    def delete_last(self) -> dict[str, Any]:
+        record = self.recorder.delete_last()
+        return {"deleted": asdict(record) if record else None}
+
+
+def _handler_class(app: CaptureApp):
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "depthcur-capture"
+
+        def log_message(self, fmt, *args):  # keep the terminal for progress and errors
+            log.debug("http: " + fmt, *args)
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _json(self, status: int, payload: dict[str, Any]) -> None:
+            self._send(status, json.dumps(payload).encode(), "application/json")
+
+        def _call(self, fn, *args) -> None:
+            try:
+                self._json(HTTPStatus.OK, fn(*args))
+            except (SessionNameError, ValueError, KeyError) as exc:
+                self._json(HTTPStatus.BAD_REQUEST, {"error": app._note_error(exc)})
+            except DiskSpaceError as exc:
+                self._json(HTTPStatus.INSUFFICIENT_STORAGE, {"error": app._note_error(exc)})
+            except (CaptureError, SchemaError, OSError) as exc:
+                self._json(HTTPStatus.SERVICE_UNAVAILABLE, {"error": app._note_error(exc)})
+
+        def _static(self, name: str) -> None:
+            path = (STATIC_DIR / name).resolve()
+            if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no such file: {name}"})
+                return
+            kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+            self._send(HTTPStatus.OK, path.read_bytes(), kind)
+
+        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            url = urlparse(self.path)
+            query = parse_qs(url.query)
+            if url.path in ("/", "/index.html"):
+                self._static("index.html")
+            elif url.path.startswith("/static/"):
+                self._static(url.path[len("/static/"):])
+            elif url.path == "/api/status":
+                self._call(app.status)
+            elif url.path == "/api/preview":
+                self._call(app.preview, (query.get("device") or [None])[0])
+            elif url.path == "/api/last":
+                self._call(app.last)
+            else:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}"})
+
+        def do_POST(self) -> None:  # noqa: N802
+            length = int(self.headers.get("Content-Length") or 0)
+            if length > MAX_BODY:
+                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "request body too large"})
+                return
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("expected a JSON object")
+            except ValueError as exc:
+                self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad JSON body: {exc}"})
+                return
+            routes = {"/api/session": app.open_session, "/api/capture": app.capture,
+                      "/api/delete_last": lambda _body: app.delete_last()}
+            route = routes.get(urlparse(self.path).path)
+            if route is None:
+                self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
+            else:
+                self._call(route, body)
+
+    return Handler
+
+
+def make_server(app: CaptureApp, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
+    """A threaded server bound to ``host:port`` (port 0 picks a free one)."""
+    server = ThreadingHTTPServer((host, port), _handler_class(app))
+    server.daemon_threads = True
+    return server
+
+
+def serve(app: CaptureApp, host: str = "127.0.0.1", port: int = 8080) -> None:
+    server = make_server(app, host, port)
+    log.info("capture app on http://%s:%d (Ctrl-C stops)", *server.server_address[:2])
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
