@@ -1,0 +1,1 @@
+"""Derived exports: DepthLM-style VQA and FocusDepth (FDE) image–target–depth triplets."""
