@@ -152,8 +152,8 @@ def load_models(specs: Sequence[str]) -> dict[str, Predictor]:
     models: dict[str, Predictor] = {}
     for spec in specs:
         model = load_model(spec)
-        name = model.name if spec in ("raw-depth", "fill-nearest", "inpaint") else f"{model.name}"
-        if name in models:
+        name = model.name
+        if name in models:   # the same checkpoint given twice still gets two rows
             name = f"{name}#{len(models)}"
         models[name] = model
     return models

@@ -1,0 +1,143 @@
+"""evaluate: the runner over baselines (and a tiny checkpoint), resume, CLI, and the HTML report."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from depthcur.evaluate.pipeline import evaluate
+from depthcur.evaluate.runner import EvalConfig, record_path, run_evaluation
+from depthcur.schemas import write_sample
+from depthcur.synthetic import make_sample
+
+PROTOCOLS = ["raw", "block-mask:hard", "points:100", "fde", "depthlm"]
+
+
+@pytest.fixture(scope="module")
+def samples():
+    return [make_sample(f"run/s{i}", height=48, width=64, seed=i, dataset="synthA" if i < 2 else "synthB")
+            for i in range(3)]
+
+
+@pytest.fixture(scope="module")
+def evaluated(samples, tmp_path_factory):
+    out = tmp_path_factory.mktemp("eval")
+    config = EvalConfig(models=["fill-nearest", "inpaint"], data=["memory"], out=out, protocols=PROTOCOLS,
+                        gallery_samples=1, worst_cases=1)
+    result, report = evaluate(config, samples)
+    return config, result, report
+
+
+def rows(result, protocol, dataset="all"):
+    return {r["model"]: r for r in result["summary"] if r["protocol"] == protocol and r["dataset"] == dataset}
+
+
+def test_raw_depth_is_always_a_row_and_fills_win_coverage(evaluated):
+    config, result, _ = evaluated
+    assert config.models[0] == "raw-depth"
+    raw = rows(result, "raw")
+    assert set(raw) == {"raw-depth", "fill-nearest", "inpaint"}
+    assert raw["raw-depth"]["coverage"] < 1.0 == raw["fill-nearest"]["coverage"] == raw["inpaint"]["coverage"]
+    # the sensor's depth is exact where present; hole filling pays in precision
+    assert raw["raw-depth"]["absrel"] < raw["fill-nearest"]["absrel"]
+    assert {r["dataset"] for r in result["summary"]} == {"synthA", "synthB", "all"}
+    assert rows(result, "raw", "synthA")["raw-depth"]["samples"] == 2
+
+
+def test_records_hold_protocol_facts_and_region_metrics(evaluated):
+    _, result, _ = evaluated
+    records = result["records"]
+    assert len(records) == 3 * len(PROTOCOLS) * 3
+    points = [r for r in records if r["protocol"] == "points:100"]
+    assert all(r["input"]["n_points"] == 100 for r in points)
+    fde = [r for r in records if r["protocol"] == "fde"]
+    assert all(len(r["fde"]) == r["input"]["targets"] >= 1 for r in fde)
+    assert rows(result, "fde")["fill-nearest"]["fde"]["boundary"]["absrel"] > 0
+    assert all("boundary_f1" not in r for r in records if r["protocol"] == "depthlm")
+    assert all(r["epe"] is not None for r in records if r["protocol"] == "raw")   # synthetic has GT disparity
+    assert result["block_mask_levels"]["hard"]["mask_fraction"] == 0.6
+
+
+def test_metrics_json_is_strict_json(evaluated):
+    config, _, _ = evaluated
+    text = (config.out / "metrics.json").read_text()
+    json.loads(text, parse_constant=lambda name: pytest.fail(f"{name} in metrics.json"))
+
+
+def test_resume_skips_finished_samples_and_redoes_changed_settings(evaluated, samples, monkeypatch):
+    config, result, _ = evaluated
+    from depthcur.evaluate import runner
+
+    calls = []
+    real = runner.evaluate_sample
+    monkeypatch.setattr(runner, "evaluate_sample", lambda s, c, m: calls.append(s.key) or real(s, c, m))
+    record_path(config.out, samples[1].key).unlink()        # as if killed before this sample finished
+    again = run_evaluation(config, samples)
+    assert calls == [samples[1].key]
+    assert again["summary"] == result["summary"]
+    changed = EvalConfig(models=["fill-nearest", "inpaint"], data=["memory"], out=config.out, protocols=PROTOCOLS,
+                         seed=7)
+    calls.clear()
+    run_evaluation(changed, samples)
+    assert calls == [s.key for s in samples]                 # a different seed is a different run
+
+
+def test_report_html_has_tables_pictures_and_levels(evaluated):
+    _, _, report = evaluated
+    text = report.read_text()
+    for protocol in PROTOCOLS:
+        assert f">{protocol}</h2>" in text
+    assert "class='baseline'" in text and "coverage" in text and "worst cases" in text
+    assert "Nguyen 2012" in text and "<svg" in text
+    images = [part.split("'")[0] for part in text.split("src='")[1:]]
+    assert images and all((report.parent / src).is_file() for src in images)
+
+
+def test_model_errors_are_clear(tmp_path, samples):
+    with pytest.raises(FileNotFoundError, match="--model nope.pt: not a baseline"):
+        run_evaluation(EvalConfig(models=["nope.pt"], data=["m"], out=tmp_path), samples)
+    with pytest.raises(ValueError, match="unknown protocol"):
+        EvalConfig(models=["inpaint"], data=["m"], out=tmp_path, protocols=["bogus"])
+
+
+def test_cli_reads_raw_sample_folders(tmp_path, samples):
+    from depthcur.cli import app
+
+    data = tmp_path / "raw"
+    for s in samples:
+        write_sample(data, s)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["eval", "--model", "fill-nearest", "--data", str(data), "--out", str(out),
+                                      "--protocol", "raw,points:100", "--max-samples", "2", "--gallery", "1",
+                                      "--worst", "0"])
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert {r["key"] for r in metrics["records"]} == {samples[0].key, samples[1].key}
+    assert metrics["config"]["protocols"] == ["raw", "points:100"]
+    assert "raw-depth" in result.output and (out / "report.html").is_file()
+    bad = CliRunner().invoke(app, ["eval", "--model", "fill-nearest", "--data", str(data), "--out", str(out),
+                                   "--protocol", "lidar:x"])
+    assert bad.exit_code == 1 and "lidar:x" in bad.output
+
+
+def test_tiny_checkpoint_evaluates_through_train_contract(tmp_path, samples):
+    torch = pytest.importorskip("torch")
+    inference = pytest.importorskip("depthcur.train.inference")
+    from depthcur.train import checkpoint
+    from depthcur.train.config import load_config
+    from depthcur.train.stages import STAGES
+
+    torch.manual_seed(0)
+    cfg = load_config("tiny")
+    model = STAGES["mdm"](cfg).build_model()
+    path = tmp_path / "tiny_mdm.pt"
+    checkpoint.save_atomic({"stage": "mdm", "config": cfg.to_dict(), "model": model.state_dict(), "step": 0}, path)
+    assert inference.load_predictor(path).stage == "mdm"
+    result = run_evaluation(EvalConfig(models=[str(path)], data=["m"], out=tmp_path / "out", protocols=["raw"]),
+                            samples[:1])
+    models = {r["model"] for r in result["records"]}
+    assert models == {"raw-depth", "mdm:tiny_mdm@0"}
+    row = rows(result, "raw", "synthA")["mdm:tiny_mdm@0"]
+    assert row["coverage"] == 1.0 and math.isfinite(row["absrel"])
