@@ -106,6 +106,10 @@ def depth_range_figure(table: dict[str, list[float]], path: Path) -> None:
         ax.plot(i, p50, "o", color="white", markeredgecolor="black")
     ax.set_xticks(range(len(table)), list(table), rotation=20)
     ax.set_yscale("log")
+    from matplotlib.ticker import ScalarFormatter
+
+    for axis_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
+        axis_formatter(ScalarFormatter())
     ax.set_ylabel("depth (m)")
     ax.set_title("Depth range per dataset: p1–p99 (thin), p5–p95 (thick), median")
     save_figure(fig, path)
@@ -135,10 +139,10 @@ def write_report(summaries: list[dict], gallery_samples: list[Sample], out: Path
     table = percentile_table(summaries)
     depth_range_figure(table, out / "depth_range.png")
     gallery = []
-    for sample in gallery_samples:
-        import cv2
+    import cv2
 
-        name = f"gallery/{sample.key.replace('/', '__')}.png"
+    for index, sample in enumerate(gallery_samples):
+        name = f"gallery/{index:03d}_{sample.key.replace('/', '__')}.png"
         write_bytes_atomic(out / name, encode_png(cv2.cvtColor(gallery_tile(sample), cv2.COLOR_RGB2BGR)))
         gallery.append((sample.key, name))
     page = out / "index.html"

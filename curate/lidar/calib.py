@@ -74,9 +74,9 @@ def read_kitti_calib(path: str | Path, camera: int = 2) -> LidarCalib:
         velo_to_cam = np.eye(4)
         velo_to_cam[:3, :] = need(values, path, "Tr_velo_to_cam", "Tr", size=12).reshape(3, 4)
         size = None
-    # Rectified camera i = P_i · R_rect · T_velo→cam0; P_i's 4th column is a pure x-shift (fx·t_x).
+    # Rectified camera i: P_i = K [I | t_i], so x = K (R_rect · T_velo→cam0 · X + t_i) with t_i = K⁻¹ P_i[:, 3].
     rect = rigid(r_rect, np.zeros(3))
-    shift = rigid(np.eye(3), np.array([p[0, 3] / p[0, 0], p[1, 3] / p[1, 1], p[2, 3]]))
+    shift = rigid(np.eye(3), np.linalg.solve(p[:, :3], p[:, 3]))
     k = Intrinsics(p[0, 0], p[1, 1], p[0, 2], p[1, 2])
     width, height = (int(size[0]), int(size[1])) if size is not None and size.size == 2 else (None, None)
     return LidarCalib(k, shift @ rect @ velo_to_cam, width, height)
