@@ -37,6 +37,8 @@ class ModelConfig:
     num_register_tokens: int = 0
     decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 32)
     dpt_features: int = 128
+    prompt_width: int = 0            # prompt-injection branch width (0 = dpt_features)
+    prompt_blocks: int = 3           # residual blocks per scale in the prompt branch
 
     def backbone_spec(self) -> BackboneSpec:
         return BackboneSpec(self.embed_dim, self.depth, self.num_heads, self.mlp_ratio, self.patch_size,
@@ -163,16 +165,17 @@ def _preset(name: str) -> TrainConfig:
         return TrainConfig(
             preset="tiny",
             model=ModelConfig(embed_dim=48, depth=2, num_heads=2, pos_grid=8, decoder_channels=(48, 32, 16, 16, 16),
-                              dpt_features=32),
+                              dpt_features=32, prompt_width=8, prompt_blocks=1),
             optim=OptimConfig(lr_backbone=2e-4, lr_head=2e-3, warmup_iters=5, decay_every=200),
             data=DataConfig(batch_size=2, crop=(56, 70), crop_scale=(0.7, 1.0)),
             prompt=PromptConfig(count_range=(2000, 40000)),
             run=RunConfig(steps=30, checkpoint_every=10))
     if name == "small":
-        return TrainConfig(preset="small", model=ModelConfig(embed_dim=384, depth=12, num_heads=6),
+        return TrainConfig(preset="small", model=ModelConfig(embed_dim=384, depth=12, num_heads=6, prompt_blocks=1),
                            data=DataConfig(batch_size=8, crop=(238, 308)))
     if name == "base":
-        return TrainConfig(preset="base", model=ModelConfig(embed_dim=768, depth=12, num_heads=12, dpt_features=192),
+        return TrainConfig(preset="base", model=ModelConfig(embed_dim=768, depth=12, num_heads=12, dpt_features=192,
+                                                            prompt_blocks=2),
                            data=DataConfig(batch_size=8, crop=(476, 630)))
     if name == "large":  # ViT-L/14 as in LingBot-Depth / MetricAnything
         return TrainConfig(preset="large", model=ModelConfig(embed_dim=1024, depth=24, num_heads=16,

@@ -99,7 +99,7 @@ class DPTHead(nn.Module):
     """
 
     def __init__(self, embed_dim: int, features: int = 64, inverted_skips: bool = False,
-                 prompt_channels: int = 0):
+                 prompt_channels: int = 0, prompt_width: int = 0, prompt_blocks: int = 3):
         super().__init__()
         self.inverted_skips = inverted_skips
         self.scales = (4.0, 2.0, 1.0, 0.5)  # resize factors of the token grid, finest first
@@ -113,12 +113,13 @@ class DPTHead(nn.Module):
         nn.init.constant_(self.head[-1].bias, 0.7)
         self.prompt_channels = prompt_channels
         if prompt_channels:
-            hidden = max(16, features // 4)
+            width = prompt_width or features
+            # a conv encoder per fusion scale; sized so the branch adds ~5% to a ViT-L model
             self.prompt_encoder = nn.ModuleList(
-                nn.Sequential(nn.Conv2d(prompt_channels, hidden, 3, padding=1), nn.ReLU(),
-                              nn.Conv2d(hidden, hidden, 3, padding=1), nn.ReLU())
+                nn.Sequential(nn.Conv2d(prompt_channels, width, 3, padding=1), nn.ReLU(),
+                              *(ResidualConvBlock(width) for _ in range(prompt_blocks)))
                 for _ in self.scales)
-            self.prompt_inject = nn.ModuleList(nn.Conv2d(hidden, features, 1) for _ in self.scales)
+            self.prompt_inject = nn.ModuleList(nn.Conv2d(width, features, 1) for _ in self.scales)
             for conv in self.prompt_inject:
                 nn.init.zeros_(conv.weight)
                 nn.init.zeros_(conv.bias)

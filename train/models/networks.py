@@ -52,10 +52,11 @@ class PromptNet(nn.Module):
 
     stage = "prompt"
 
-    def __init__(self, spec: BackboneSpec, dpt_features: int):
+    def __init__(self, spec: BackboneSpec, dpt_features: int, prompt_width: int = 0, prompt_blocks: int = 3):
         super().__init__()
         self.encoder = RGBDViT(spec, use_depth=False)
-        self.decoder = DPTHead(spec.embed_dim, dpt_features, prompt_channels=3)
+        self.decoder = DPTHead(spec.embed_dim, dpt_features, prompt_channels=3, prompt_width=prompt_width,
+                               prompt_blocks=prompt_blocks)
         self.layers = dpt_layers(spec.depth)
 
     def forward(self, rgb: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:

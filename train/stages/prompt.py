@@ -87,7 +87,8 @@ class PromptStage(Stage):
         self.prior = prior or PriorModel(None)
 
     def build_model(self) -> PromptNet:
-        return PromptNet(self.cfg.model.backbone_spec(), self.cfg.model.dpt_features)
+        m = self.cfg.model
+        return PromptNet(m.backbone_spec(), m.dpt_features, m.prompt_width, m.prompt_blocks)
 
     def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = collate(items)

@@ -1,0 +1,107 @@
+"""Entry point shared by the CLI, ``torchrun`` workers and Ray Train workers."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from depthcur.progress import get_logger
+
+from .config import TrainConfig, load_config, replace_steps
+
+log = get_logger(__name__)
+
+
+@dataclass
+class RunRequest:
+    stage: str                       # mdm, prompt, distill
+    data: list[str]                  # NAME=PATH or PATH shard files/folders
+    config: str                      # preset name or config file
+    out: Path
+    steps: int | None = None
+    resume: bool = False
+    init_backbone: str | None = None
+    prior: str | None = None         # prompt: MDM run/checkpoint used as the monocular prior
+    teacher: str | None = None       # distill: prompt run/checkpoint that labels --data first
+    device: str | None = None
+    threads: int | None = None
+    ray_address: str | None = None
+    extra: dict = field(default_factory=dict)
+
+    def resolved_config(self) -> TrainConfig:
+        return replace_steps(load_config(self.config), self.steps)
+
+
+def build_stage(req: RunRequest, cfg: TrainConfig):
+    from .stages import DistillStage, MDMStage, PriorModel, PromptStage
+
+    if req.stage == "mdm":
+        return MDMStage(cfg)
+    if req.stage == "prompt":
+        return PromptStage(cfg, PriorModel.from_checkpoint(req.prior))
+    if req.stage == "distill":
+        return DistillStage(cfg)
+    raise ValueError(f"unknown stage {req.stage!r}; use mdm, prompt or distill")
+
+
+def init_distributed_from_env() -> None:
+    """Join the process group ``torchrun`` describes in the environment (no-op for one process)."""
+    import torch
+
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or torch.distributed.is_initialized():
+        return
+    backend = "nccl" if torch.cuda.is_available() else "gloo"
+    if torch.cuda.is_available():
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", 0)))
+    torch.distributed.init_process_group(backend=backend)
+    log.info("joined %s process group: rank %d of %d", backend, torch.distributed.get_rank(),
+             torch.distributed.get_world_size())
+
+
+def run_training(req: RunRequest):
+    """Train one stage; returns the loop's TrainResult."""
+    import torch
+
+    from .data.mixing import shard_streams
+    from .loop import DistContext, Trainer
+
+    if req.threads:
+        torch.set_num_threads(req.threads)
+    init_distributed_from_env()
+    cfg = req.resolved_config()
+    data = list(req.data)
+    if req.stage == "distill" and req.teacher:
+        labels = Path(req.out) / "labels"
+        if not (labels / "manifest.json").is_file():
+            from .stages.distill import label_shards
+
+            if DistContext.current().is_main:
+                label_shards(data, req.teacher, Path(req.out), seed=cfg.run.seed, ray_address=req.ray_address)
+            if torch.distributed.is_initialized():
+                torch.distributed.barrier()
+        data = [f"teacher={labels}"]
+    dist = DistContext.current()
+    streams = shard_streams(data, cfg.data.weights, shuffle=cfg.data.shuffle, seed=cfg.run.seed,
+                            rank=dist.rank, world_size=dist.world_size)
+    trainer = Trainer(build_stage(req, cfg), cfg, streams, Path(req.out), resume=req.resume,
+                      init_backbone=req.init_backbone, device=req.device)
+    return trainer.run()
+
+
+def run_with_ray_train(req: RunRequest, num_workers: int, use_gpu: bool):
+    """Multi-GPU through Ray Train's ``TorchTrainer``: each worker runs ``run_training``."""
+    from ray.train import ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from depthcur.ray_runner import init_ray
+
+    init_ray(req.ray_address)
+
+    def worker(config: dict) -> None:
+        run_training(RunRequest(**config))
+
+    request = {k: (str(v) if isinstance(v, Path) else v) for k, v in req.__dict__.items()}
+    trainer = TorchTrainer(worker, train_loop_config=request,
+                           scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu))
+    return trainer.fit()
