@@ -107,11 +107,18 @@ def compute(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, a
 # ---------------------------------------------------------------- boundary F1 (DepthPro)
 
 
+def _along(array: np.ndarray, axis: int, start: int, stop: int | None) -> np.ndarray:
+    """array[start:stop] along ``axis`` as a view (np.take would copy through fancy indexing)."""
+    index = [slice(None)] * array.ndim
+    index[axis] = slice(start, stop)
+    return array[tuple(index)]
+
+
 def _suppress_non_maxima(ratio: np.ndarray, axis: int) -> np.ndarray:
     """True where a neighbour-pair ratio is >= the ratios of the adjacent pairs along ``axis``."""
     padded = np.pad(ratio, [(1, 1) if a == axis else (0, 0) for a in range(ratio.ndim)], constant_values=0)
-    before = np.take(padded, range(0, ratio.shape[axis]), axis=axis)
-    after = np.take(padded, range(2, ratio.shape[axis] + 2), axis=axis)
+    before = _along(padded, axis, 0, ratio.shape[axis])
+    after = _along(padded, axis, 2, None)
     return (ratio >= before) & (ratio >= after)
 
 
@@ -127,10 +134,8 @@ def edge_strengths(depth: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
     safe = np.where(valid, depth, 1.0).astype(np.float64)
     strengths = []
     for axis in (1, 0):
-        first = np.take(safe, range(0, safe.shape[axis] - 1), axis=axis)
-        second = np.take(safe, range(1, safe.shape[axis]), axis=axis)
-        pair_valid = np.take(valid, range(0, valid.shape[axis] - 1), axis=axis) & \
-            np.take(valid, range(1, valid.shape[axis]), axis=axis)
+        first, second = _along(safe, axis, 0, -1), _along(safe, axis, 1, None)
+        pair_valid = _along(valid, axis, 0, -1) & _along(valid, axis, 1, None)
         for ratio in (first / second, second / first):   # first pixel farther / second pixel farther
             keep = pair_valid & _suppress_non_maxima(ratio, axis)
             strengths.append(np.where(keep, ratio, 0.0))

@@ -34,7 +34,7 @@ def depth_range(gt: np.ndarray) -> tuple[float, float]:
 
 
 def depth_image(depth: np.ndarray, vmin: float, vmax: float) -> np.ndarray:
-    """Near = bright (turbo reversed), 0 = grey."""
+    """Turbo reversed over [vmin, vmax]: near = red, far = blue/purple; 0 = grey."""
     return colorize(depth, depth > 0, vmin, vmax, "turbo", reverse=True)
 
 
@@ -73,4 +73,4 @@ def histogram_svg(values: list[float], title: str, bins: int = 20, width: int = 
             f"<text x='{width / 2 - 20}' y='{height - 2}' font-size='9'>mask ratio</text>"
             f"<text x='{width - 8}' y='{height - 2}' font-size='9'>1</text>")
     return (f"<svg width='{width}' height='{height}' role='img'><text x='0' y='11' font-size='11' "
-            f"font-weight='bold'>{title} (n={len(values)}, max {top})</text>{bars}{axis}</svg>")
+            f"font-weight='bold'>{title} (n={len(values)}, peak bin {top})</text>{bars}{axis}</svg>")

@@ -10,14 +10,14 @@ import html
 import math
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 from depthcur.schemas import Sample, write_bytes_atomic
 
 from .baselines import Predictor
 from .pictures import depth_image, depth_range, error_image, histogram_svg, sparse_depth_image, write_png
 from .protocols import KINECT, parse_spec
-from .runner import FDE_METRICS, FDE_REGIONS, run_case
+from .runner import FDE_REGIONS, run_case
 
 COLUMNS = [("samples", "n", "{:d}"), ("absrel", "AbsRel ↓", "{:.4f}"), ("rmse", "RMSE [m] ↓", "{:.4f}"),
            ("mae", "MAE [m] ↓", "{:.4f}"), ("log10", "log10 ↓", "{:.4f}"), ("delta1", "δ1 ↑", "{:.3f}"),
@@ -71,14 +71,15 @@ def metrics_table(rows: list[dict]) -> str:
 
 
 def fde_table(rows: list[dict]) -> str:
-    head = "".join(f"<th>{r} {m}</th>" for r in FDE_REGIONS for m in ("AbsRel", "δ1"))
+    head = "".join(f"<th{' class=cov' if m == 'coverage' else ''}>{r} {m}</th>"
+                   for r in FDE_REGIONS for m in ("AbsRel", "δ1", "coverage"))
     body = []
     for row in rows:
         fde = row.get("fde")
         if not fde:
             continue
         cells = "".join(f"<td>{_fmt(fde[r]['absrel'], '{:.4f}')}</td><td>{_fmt(fde[r]['delta1'], '{:.3f}')}</td>"
-                        for r in FDE_REGIONS)
+                        f"<td class='cov'>{_fmt(fde[r]['coverage'], '{:.1%}')}</td>" for r in FDE_REGIONS)
         body.append(f"<tr><td>{html.escape(row['model'])}</td><td>{fde['targets']}</td>{cells}</tr>")
     return f"<table><tr><th>model</th><th>targets</th>{head}</tr>{''.join(body)}</table>"
 

@@ -22,7 +22,7 @@ from depthcur.progress import get_logger, progress_task
 from depthcur.schemas import Sample, write_json_atomic
 
 from .align import ALIGNMENTS
-from .baselines import Predictor, RawDepth, load_model
+from .baselines import Predictor, load_model
 from .data import iter_samples
 from .metrics import (DEPTH_METRICS, EvalInputError, compute, depth_to_disparity,
                       scale_invariant_boundary_f1, stereo_metrics)

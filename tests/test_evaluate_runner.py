@@ -3,7 +3,6 @@
 import json
 import math
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -141,3 +140,26 @@ def test_tiny_checkpoint_evaluates_through_train_contract(tmp_path, samples):
     assert models == {"raw-depth", "mdm:tiny_mdm@0"}
     row = rows(result, "raw", "synthA")["mdm:tiny_mdm@0"]
     assert row["coverage"] == 1.0 and math.isfinite(row["absrel"])
+
+
+@pytest.mark.browser
+def test_report_renders_in_chromium(evaluated, tmp_path):
+    playwright = pytest.importorskip("playwright.sync_api")
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("Debian's chromium is not installed at /usr/bin/chromium")
+    _, _, report = evaluated
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+            "--no-first-run"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(report.as_uri())
+        tables = page.locator("table").count()
+        broken = page.evaluate("[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length")
+        images = page.evaluate("document.images.length")
+        page.screenshot(path=str(tmp_path / "report.png"), full_page=False)
+        browser.close()
+    assert tables >= len(PROTOCOLS) and images > 10 and broken == 0
+    assert (tmp_path / "report.png").stat().st_size > 10_000
