@@ -14,7 +14,8 @@ from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColum
                            TimeElapsedColumn, TimeRemainingColumn)
 
 T = TypeVar("T")
-console = Console(stderr=True)
+# soft_wrap: long paths and messages stay on one line, so logs can be grepped
+console = Console(stderr=True, soft_wrap=True)
 
 
 def setup_logging(level: str | int = "INFO") -> None:

@@ -192,9 +192,8 @@ def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
         ctx = ray.data.DataContext.get_current()
         ctx.enable_progress_bars = False  # ours below; Ray Data's would duplicate it
         dataset = ray.data.from_items(tasks, override_num_blocks=len(tasks)).map(
-            write_shard, num_cpus=1,
-            # a node lost mid-task or a transient I/O error is retried; bad samples never raise
-            ray_remote_args_fn=lambda: {"max_retries": 3, "retry_exceptions": [OSError]})
+            # Ray Data retries tasks lost with a node; bad samples never raise (they are quarantined)
+            write_shard, num_cpus=1)
         with progress_task("build-shards", len(tasks)) as advance:
             for row in dataset.iter_rows():
                 records.append(json.loads(row["record"]))
