@@ -384,6 +384,24 @@ def readme_build_problems(readme: str, images: dict[str, Path]) -> list[str]:
     return problems
 
 
+def apt_packages(text: str) -> set[str]:
+    """Packages named by `apt-get install` in a Dockerfile's RUN instructions."""
+    packages: set[str] = set()
+    for keyword, args in parse_dockerfile(text):
+        if keyword == "RUN":
+            for argv in shell_commands(args):
+                words = [w for w in argv if "=" not in w or w.startswith("-")]  # drop VAR=value
+                if words[:2] == ["apt-get", "install"]:
+                    packages |= {w for w in words[2:] if not w.startswith("-")}
+    return packages
+
+
+def setup_script_system_packages() -> set[str]:
+    match = re.search(r"for pkg in ([^;]+); do", (REPO / "scripts/setup.sh").read_text())
+    assert match, "scripts/setup.sh no longer lists its system packages in `for pkg in ...`; update this test"
+    return set(match.group(1).split())
+
+
 def setup_script_extras() -> set[str]:
     match = re.search(r'-e "\.\[([\w,]+)\]"', (REPO / "scripts/setup.sh").read_text())
     assert match, "scripts/setup.sh no longer installs -e \".[extras]\"; update this test"
@@ -466,6 +484,15 @@ def test_extras_parser_reads_what_is_installed():
     assert installed_extras(BROKEN_DOCKERFILE) == {"render"}
     assert installed_extras('FROM x\nRUN pip install -c requirements/constraints.txt ".[train, dev]"\n') \
         == {"train", "dev"}
+
+
+def test_worker_installs_the_system_libraries_of_the_setup_script():
+    # Chromium only serves the capture app's browser tests, which do not run in a worker.
+    needed = setup_script_system_packages() - {"chromium"}
+    assert {"libusb-1.0-0", "libgl1", "libegl1"} <= needed
+    assert apt_packages(DOCKERFILES["worker"].read_text()) == needed
+    missing_libusb = DOCKERFILES["worker"].read_text().replace("libusb-1.0-0 ", "")
+    assert apt_packages(missing_libusb) == needed - {"libusb-1.0-0"}
 
 
 @pytest.mark.parametrize("role", sorted(DOCKERFILES))
