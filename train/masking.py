@@ -31,7 +31,7 @@ def depth_token_mask(depth: np.ndarray, patch: int, cfg: MaskConfig, rng: np.ran
     mixed = ~empty & ~full
     masked = empty | (mixed & (rng.random(n) < cfg.mixed_mask_prob))
     lo, hi = cfg.ratio_range
-    target = int(np.ceil(rng.uniform(lo, hi) * n))
+    target = mask_target(n, lo, hi, rng)
     if masked.sum() < target:
         # add random valid patches (fully valid first, then mixed) until the target is reached
         for pool in (full & ~masked, mixed & ~masked):
@@ -46,6 +46,12 @@ def depth_token_mask(depth: np.ndarray, patch: int, cfg: MaskConfig, rng: np.ran
         if excess > 0 and idx.size:
             masked[rng.choice(idx, size=min(excess, idx.size), replace=False)] = False
     return masked
+
+
+def mask_target(n: int, lo: float, hi: float, rng: np.random.Generator) -> int:
+    """A masked-token count whose ratio lies in [lo, hi]; on grids too coarse for that, ceil(lo * n)."""
+    low, high = int(np.ceil(lo * n - 1e-9)), int(np.floor(hi * n + 1e-9))
+    return int(rng.integers(low, high + 1)) if low <= high else low
 
 
 def monocular_mask(grid: tuple[int, int]) -> np.ndarray:

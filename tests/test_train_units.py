@@ -1,0 +1,262 @@
+"""Unit tests of the train stage against hand-computed values and properties."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from depthcur.train.config import ConfigError, MaskConfig, load_config
+from depthcur.train.losses import distance_balanced, l1_valid, log_distance, robust_mae, ssi_mage
+from depthcur.train.loop import lr_factor, make_optimizer
+from depthcur.train.masking import depth_token_mask, patch_valid_fraction
+from depthcur.train.models import (BackboneSpec, DinoBackbone, MDMNet, PromptNet, RGBDViT, count_parameters,
+                                   dinov2_key_shapes, load_dinov2_weights)
+from depthcur.train.prompts import gmdr_scale, pdsa_scale_field, prompt_count, prompt_input, sample_prompt
+
+torch.set_num_threads(1)
+
+
+def smooth_field(h: int, w: int, seed: int) -> np.ndarray:
+    ys, xs = np.mgrid[0:h, 0:w] / np.array([h, w])[:, None, None]
+    rng = np.random.default_rng(seed)
+    a, b, c = rng.uniform(0.5, 1.5, 3)
+    return (2.0 + a * np.sin(2.0 * xs + b) + 0.5 * c * ys).astype(np.float32)
+
+
+# ---------------------------------------------------------------- losses
+
+def test_robust_mae_drops_exactly_the_top_20_percent():
+    target = torch.arange(1, 11, dtype=torch.float32).reshape(1, 2, 5)
+    pred = torch.zeros_like(target)
+    valid = torch.ones_like(target, dtype=torch.bool)
+    # residuals 1..10: the two largest (9, 10) are dropped -> mean(1..8) = 4.5
+    assert robust_mae(pred, target, valid).item() == pytest.approx(4.5)
+    # 9 valid pixels (10 excluded): floor(1.8) = 1 dropped (9) -> mean(1..8) = 4.5 again
+    valid[0, 1, 4] = False
+    assert robust_mae(pred, target, valid).item() == pytest.approx(4.5)
+    # an outlier in the dropped share does not move the loss
+    target2 = target.clone()
+    target2[0, 1, 3] = 1e6
+    valid2 = torch.ones_like(valid)
+    assert robust_mae(pred, target2, valid2).item() == pytest.approx(robust_mae(pred, target, torch.ones_like(valid)).item())
+
+
+def test_l1_valid_ignores_invalid_pixels():
+    pred = torch.tensor([[[1.0, 2.0, 5.0]]])
+    gt = torch.tensor([[[2.0, 2.0, 0.0]]])
+    assert l1_valid(pred, gt, gt > 0).item() == pytest.approx(0.5)
+
+
+def test_ssi_mage_is_zero_for_scaled_and_shifted_copy_and_positive_otherwise():
+    gt = torch.from_numpy(smooth_field(64, 80, 0))[None]
+    valid = torch.ones_like(gt, dtype=torch.bool)
+    valid[:, :5, :7] = False
+    assert ssi_mage(3.0 * gt + 2.0, gt, valid).item() == pytest.approx(0.0, abs=1e-5)
+    assert ssi_mage(0.2 * gt - 7.0, gt, valid).item() == pytest.approx(0.0, abs=1e-5)
+    other = torch.from_numpy(smooth_field(64, 80, 1))[None]
+    assert ssi_mage(other, gt, valid).item() > 1e-3
+    assert ssi_mage(-gt, gt, valid).item() > 1e-3  # a flipped sign is not a valid scale
+
+
+def test_distance_balanced_loss_hand_values():
+    # C = e^2: D_log(e) = 1 - 1/2 = 0.5, D_log(1) = 1 -> |0.5 - 1| = 0.5; second pixel exact -> mean 0.25
+    pred = torch.tensor([[[math.e, 1.0]]])
+    gt = torch.tensor([[[1.0, 1.0]]])
+    valid = torch.ones_like(gt, dtype=torch.bool)
+    assert distance_balanced(pred, gt, valid, log_base=math.e ** 2).item() == pytest.approx(0.25)
+    # C = 400: D_log(400) = 0 and D_log(1) = 1
+    assert log_distance(torch.tensor([400.0, 1.0])).tolist() == pytest.approx([0.0, 1.0])
+    assert distance_balanced(torch.tensor([[[400.0]]]), torch.tensor([[[1.0]]]),
+                             torch.ones(1, 1, 1, dtype=torch.bool)).item() == pytest.approx(1.0)
+    # equal relative error weighs the same near and far: log compresses distance
+    near = distance_balanced(torch.tensor([[[1.1]]]), torch.tensor([[[1.0]]]), torch.ones(1, 1, 1, dtype=torch.bool))
+    far = distance_balanced(torch.tensor([[[110.0]]]), torch.tensor([[[100.0]]]), torch.ones(1, 1, 1, dtype=torch.bool))
+    assert near.item() == pytest.approx(far.item(), rel=1e-5)
+
+
+# ---------------------------------------------------------------- prompts
+
+def test_gmdr_recovers_a_known_global_scale():
+    rng = np.random.default_rng(0)
+    prior = smooth_field(60, 80, 2)
+    prompt = sample_prompt(prior * 2.5, 300, rng)
+    assert (prompt > 0).sum() == 300
+    assert gmdr_scale(prior, prompt) == pytest.approx(2.5, rel=1e-5)
+    channels = prompt_input(prior, prompt)
+    assert channels.shape == (3, 60, 80)
+    np.testing.assert_allclose(channels[1], prior * 2.5, rtol=1e-5)
+    np.testing.assert_array_equal(channels[2], (prompt > 0).astype(np.float32))
+
+
+def test_pdsa_recovers_a_known_smooth_scale_field():
+    h, w = 120, 160
+    rng = np.random.default_rng(1)
+    prior = smooth_field(h, w, 3)
+    ys, xs = np.mgrid[0:h, 0:w]
+    true_scale = (1.5 + 0.4 * np.sin(np.pi * xs / w) * np.cos(0.5 * np.pi * ys / h)).astype(np.float32)
+    prompt = sample_prompt(prior * true_scale, 2000, rng)
+    field = pdsa_scale_field(prior, prompt, sigma_frac=0.04)
+    rel = np.abs(field / true_scale - 1)
+    assert np.median(rel) < 0.02 and np.percentile(rel, 95) < 0.06
+    # a global scale alone (GMDR) is clearly worse on this field
+    rel_global = np.abs(gmdr_scale(prior, prompt) / true_scale - 1)
+    assert np.median(rel_global) > 3 * np.median(rel)
+
+
+def test_prompt_count_scales_with_resolution():
+    cfg = load_config("tiny").prompt
+    rng = np.random.default_rng(0)
+    full = [prompt_count(cfg, 480, 640, rng) for _ in range(200)]
+    assert 2000 <= min(full) and max(full) <= 40000
+    quarter = [prompt_count(cfg, 240, 320, rng) for _ in range(200)]
+    assert 500 <= min(quarter) and max(quarter) <= 10000
+
+
+# ---------------------------------------------------------------- masking
+
+@st.composite
+def depth_with_holes(draw):
+    gh, gw = draw(st.integers(2, 6)), draw(st.integers(2, 6))
+    patch = 4
+    depth = np.full((gh * patch, gw * patch), 2.0, np.float32)
+    holes = draw(st.lists(st.tuples(st.integers(0, gh * patch - 1), st.integers(0, gw * patch - 1),
+                                    st.integers(1, 12), st.integers(1, 12)), max_size=6))
+    for y, x, hh, ww in holes:
+        depth[y:y + hh, x:x + ww] = 0
+    return depth, patch, draw(st.integers(0, 2 ** 31 - 1))
+
+
+@settings(max_examples=150, deadline=None)
+@given(depth_with_holes())
+def test_masking_properties(case):
+    depth, patch, seed = case
+    cfg = MaskConfig()
+    mask = depth_token_mask(depth, patch, cfg, np.random.default_rng(seed))
+    frac = patch_valid_fraction(depth, patch).ravel()
+    assert mask.shape == frac.shape and mask.dtype == bool
+    assert mask[frac == 0].all(), "an all-invalid depth patch was left visible"
+    ratio = mask.mean()
+    assert ratio >= cfg.ratio_range[0] - 1e-9
+    n = frac.size
+    coarse = math.ceil(cfg.ratio_range[0] * n - 1e-9) > math.floor(cfg.ratio_range[1] * n + 1e-9)
+    if not coarse:
+        assert ratio <= max(cfg.ratio_range[1], (frac == 0).mean()) + 1e-9
+
+
+def test_masked_depth_tokens_are_hidden_and_rgb_tokens_always_kept():
+    torch.manual_seed(0)
+    spec = BackboneSpec(embed_dim=32, depth=2, num_heads=2, pos_grid=4, layerscale_init=1.0)
+    vit = RGBDViT(spec).eval()
+    rgb = torch.randn(1, 3, 28, 42)
+    depth = torch.rand(1, 1, 28, 42) + 1
+    mask = torch.tensor([[True, False, True, False, True, False]])
+    out = vit(rgb, depth, mask)
+    assert out.rgb_tokens[0].shape == (1, 6, 32)  # every RGB token comes out
+    changed = depth.clone()
+    changed[..., :14, :14] += 5.0  # patch 0 is masked: its content must not matter
+    np.testing.assert_allclose(vit(rgb, changed, mask).rgb_tokens[0].detach(), out.rgb_tokens[0].detach(), atol=1e-6)
+    changed[..., :14, 14:28] += 5.0  # patch 1 is visible: it must matter
+    assert not torch.allclose(vit(rgb, changed, mask).rgb_tokens[0], out.rgb_tokens[0], atol=1e-4)
+    # monocular (all masked) equals giving no depth at all except the modality embedding path
+    all_masked = vit(rgb, depth, torch.ones(1, 6, dtype=torch.bool)).rgb_tokens[0]
+    assert torch.isfinite(all_masked).all()
+
+
+# ---------------------------------------------------------------- models
+
+def test_dinov2_named_state_dict_loads_strictly(tmp_path):
+    spec = BackboneSpec(embed_dim=32, depth=3, num_heads=2, pos_grid=5, num_register_tokens=4)
+    gen = torch.Generator().manual_seed(0)
+    official = {k: torch.randn(shape, generator=gen) for k, shape in dinov2_key_shapes(spec).items()}
+    path = tmp_path / "dinov2_tiny_reg4.pth"
+    torch.save({"teacher": {f"backbone.{k}": v for k, v in official.items()}}, path)  # training-checkpoint layout
+    backbone = DinoBackbone(spec)
+    load_dinov2_weights(backbone, str(path))
+    state = backbone.state_dict()
+    assert set(state) == set(official)
+    for key, value in official.items():
+        torch.testing.assert_close(state[key], value)
+    # a missing tensor is an error naming the file
+    broken = dict(official)
+    broken.pop("blocks.2.ls2.gamma")
+    torch.save(broken, tmp_path / "broken.pth")
+    with pytest.raises(ValueError, match="broken.pth"):
+        load_dinov2_weights(DinoBackbone(spec), str(tmp_path / "broken.pth"))
+    with pytest.raises(FileNotFoundError, match="cannot be downloaded"):
+        load_dinov2_weights(DinoBackbone(spec), str(tmp_path / "absent.pth"))
+
+
+def test_vit_large_matches_dinov2_vitl14_layout():
+    spec = load_config("large").model.backbone_spec()
+    with torch.device("meta"):
+        backbone = DinoBackbone(spec)
+    shapes = {k: tuple(v.shape) for k, v in backbone.state_dict().items()}
+    assert shapes == dinov2_key_shapes(spec)
+    assert shapes["pos_embed"] == (1, 1370, 1024) and shapes["blocks.23.mlp.fc1.weight"] == (4096, 1024)
+
+
+def test_prompt_injection_is_zero_initialised_and_about_5_percent():
+    cfg = load_config("large").model
+    with torch.device("meta"):
+        net = PromptNet(cfg.backbone_spec(), cfg.dpt_features, cfg.prompt_width, cfg.prompt_blocks)
+    extra = count_parameters(net, "prompt_")
+    assert 0.03 < extra / (count_parameters(net) - extra) < 0.07
+    tiny = load_config("tiny").model
+    torch.manual_seed(0)
+    small = PromptNet(tiny.backbone_spec(), tiny.dpt_features, tiny.prompt_width, tiny.prompt_blocks).eval()
+    rgb = torch.rand(1, 3, 42, 56)
+    a = small(rgb, torch.rand(1, 3, 42, 56) + 0.5)
+    b = small(rgb, torch.rand(1, 3, 42, 56) * 3 + 0.5)
+    torch.testing.assert_close(a, b)  # the conditioned head starts as the plain head
+
+
+def test_mdm_net_any_size_and_monocular():
+    cfg = load_config("tiny").model
+    net = MDMNet(cfg.backbone_spec(), cfg.decoder_channels).eval()
+    rgb = torch.rand(2, 3, 70, 98)
+    out = net(rgb, torch.rand(2, 70, 98) + 1, torch.zeros(2, 35, dtype=torch.bool))
+    assert out.shape == (2, 70, 98) and (out > 0).all()
+    assert net(rgb).shape == (2, 70, 98)
+
+
+# ---------------------------------------------------------------- config and schedule
+
+def test_config_files_validate_and_name_the_problem(tmp_path):
+    good = tmp_path / "cfg.yaml"
+    good.write_text("preset: tiny\nmodel: {depth: 3}\ndata: {crop: [42, 56], weights: {sim: 2}}\n")
+    cfg = load_config(good)
+    assert cfg.model.depth == 3 and cfg.crop == (42, 56) and cfg.data.weights == {"sim": 2.0}
+    bad = tmp_path / "bad.toml"
+    bad.write_text("preset = 'tiny'\n[model]\nembed_dim = 49\n")
+    with pytest.raises(ConfigError, match=r"bad.toml.*divisible"):
+        load_config(bad)
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("preset: tiny\noptim: {lr_bakbone: 1.0}\n")
+    with pytest.raises(ConfigError, match="optim.lr_bakbone"):
+        load_config(typo)
+    with pytest.raises(ConfigError, match="preset"):
+        load_config("huge")
+
+
+def test_optimizer_groups_and_schedule():
+    cfg = load_config("large")
+    assert lr_factor(0, cfg, True) == pytest.approx(1 / 2000)
+    assert lr_factor(1999, cfg, True) == pytest.approx(1.0)
+    assert lr_factor(25000, cfg, True) == pytest.approx(0.5)
+    assert lr_factor(50000, cfg, False) == pytest.approx(0.25)
+    assert lr_factor(10, cfg, False) == 1.0  # the head is not warmed up
+    tiny = load_config("tiny")
+    net = MDMNet(tiny.model.backbone_spec(), tiny.model.decoder_channels)
+    opt, _ = make_optimizer(net, tiny)
+    by_kind = {}
+    for group in opt.param_groups:
+        by_kind.setdefault(group["kind"], []).append(group)
+    backbone_ids = {id(p) for g in by_kind["backbone"] for p in g["params"]}
+    assert backbone_ids == {id(p) for n, p in net.named_parameters() if "backbone" in n}
+    assert opt.defaults["betas"] == (0.9, 0.999)
+    assert {g["weight_decay"] for g in opt.param_groups} == {0.0, 0.05}
