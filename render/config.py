@@ -1,0 +1,113 @@
+"""Typed configuration of a render run; the CLI flags mirror these fields one to one."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+#: Sensor width of every simulated camera (Blender's default full-frame width, fitted
+#: horizontally). With focal lengths U[16, 28] mm this gives a horizontal FOV of 97°..65°,
+#: the range of active-stereo RGB-D cameras (RealSense D435: 87°).
+SENSOR_WIDTH_MM = 36.0
+
+#: The IR stereo pair is rendered at this fraction of the RGB resolution (960x720 for 1280x960).
+IR_SCALE = 0.75
+
+
+def parse_resolution(text: str) -> tuple[int, int]:
+    """``"1280x960"`` -> (1280, 960); both sides must be multiples of 4 so the IR size is exact."""
+    try:
+        width, height = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise ValueError(f"resolution {text!r} must look like WIDTHxHEIGHT, e.g. 1280x960") from None
+    if width < 32 or height < 32 or width % 4 or height % 4:
+        raise ValueError(f"resolution {text!r}: width and height must be >= 32 and multiples of 4 "
+                         f"(the IR pair is rendered at 3/4 of it)")
+    return width, height
+
+
+@dataclass
+class RigRanges:
+    """Per-sample camera rig distribution (LingBot-Depth §3.1)."""
+
+    baseline_m: tuple[float, float] = (0.05, 0.2)
+    focal_mm: tuple[float, float] = (16.0, 28.0)
+    sensor_width_mm: float = SENSOR_WIDTH_MM
+    #: distance from the camera to the object it looks at
+    view_distance_m: tuple[float, float] = (1.2, 3.5)
+    #: camera height above the scene's floor (procedural rooms)
+    camera_height_m: tuple[float, float] = (0.9, 1.8)
+
+
+@dataclass
+class SgmConfig:
+    """OpenCV StereoSGBM parameters of the simulated active-stereo sensor."""
+
+    block_size: int = 5
+    #: P1/P2 = factor * channels * block_size**2 (OpenCV's recommended smoothness penalties)
+    p1_factor: int = 8
+    p2_factor: int = 32
+    uniqueness_ratio: int = 10
+    #: left-right check inside SGBM (max allowed difference in integer pixels)
+    disp12_max_diff: int = 1
+    #: also run a right matcher and drop pixels whose two disparities differ by more than this (px)
+    explicit_lr_check: bool = False
+    explicit_lr_tolerance_px: float = 1.0
+    speckle_window_size: int = 50
+    speckle_range: int = 2
+    pre_filter_cap: int = 31
+    mode: str = "sgbm_3way"          # "sgbm", "sgbm_3way", "hh"
+    #: the nearest depth the sensor measures; sets the disparity search range fx*B/min_depth
+    min_depth_m: float = 0.4
+    #: optional extra sensor noise: Gaussian noise (grey levels, 8-bit) added to both IR images
+    #: before matching; 0 keeps only Cycles' own sampling noise
+    ir_noise_std: float = 0.0
+    #: depth beyond this is dropped (a real sensor's range limit); 0 keeps all
+    max_depth_m: float = 10.0
+
+
+@dataclass
+class RenderConfig:
+    """Everything a render run needs. ``scenes`` is ``procedural:N``, a folder or a glob."""
+
+    scenes: str = "procedural:1"
+    out: Path = Path("render_out")
+    samples_per_scene: int = 2
+    resolution: tuple[int, int] = (1280, 960)   # RGB (width, height)
+    spp: int = 16
+    seed: int = 0
+    workers: int = 1
+    threads_per_worker: int = 2
+    ray_address: str | None = None
+    rig: RigRanges = field(default_factory=RigRanges)
+    sgm: SgmConfig = field(default_factory=SgmConfig)
+    #: dots per projector texture row relative to the IR width (dot pitch ~ 1/this of a pixel row)
+    speckle_dots_per_ir_pixel: float = 0.4
+    #: projector power (W) for a target 2 m away (scaled with the squared target distance, like
+    #: auto-exposure) and the low ambient world strength of the IR passes
+    projector_power_w: float = 120.0
+    ir_ambient: float = 0.02
+    dataset: str = "depthcur_sim"
+    write_gallery: bool = True
+
+    def __post_init__(self):
+        self.out = Path(self.out)
+        if isinstance(self.resolution, str):
+            self.resolution = parse_resolution(self.resolution)
+        self.resolution = tuple(int(v) for v in self.resolution)
+        if self.samples_per_scene < 1:
+            raise ValueError(f"samples_per_scene must be >= 1, got {self.samples_per_scene}")
+        if self.spp < 1:
+            raise ValueError(f"spp must be >= 1, got {self.spp}")
+        if self.workers < 1 or self.threads_per_worker < 1:
+            raise ValueError("workers and threads_per_worker must be >= 1")
+
+    @property
+    def ir_resolution(self) -> tuple[int, int]:
+        width, height = self.resolution
+        return int(round(width * IR_SCALE)), int(round(height * IR_SCALE))
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        data["out"] = str(self.out)
+        return data

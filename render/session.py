@@ -1,0 +1,214 @@
+"""One Blender session rendering samples (runs inside a Ray worker process; bpy lives there).
+
+For each sample: build (or reuse) the scene, sample the rig and a free-space pose, render
+RGB + Z + object index from the left camera with the room lights on and the projector
+hidden, render the IR pair at 3/4 resolution with the projector on and low ambient, run SGM,
+and write the sample folder atomically.
+"""
+
+from __future__ import annotations
+
+import platform
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import RenderConfig
+from .jobs import SampleJob, scene_rng, sample_seed
+from .rig import PoseSampler, Rig, right_camera_pose, sample_rig
+from .scenes import BuiltScene, build_procedural_room, load_scene_file
+
+#: the projector cone is this much wider than the camera's horizontal FOV (covers the corners)
+PROJECTOR_CONE_OVER_FOV = 1.35
+RGB_WORLD_STRENGTH = 0.3
+#: ``projector_power_w`` is the power for a target at this distance
+PROJECTOR_REFERENCE_DISTANCE_M = 2.0
+
+
+def projector_power(power_at_reference_w: float, target_distance_m: float) -> float:
+    """Emitter power for this view: inverse-square scaling to the target distance, which keeps
+    the dots in the 8-bit range like a sensor's auto-exposure does."""
+    return power_at_reference_w * (target_distance_m / PROJECTOR_REFERENCE_DISTANCE_M) ** 2
+
+
+@dataclass
+class SampleReport:
+    key: str
+    scene_id: str
+    render_s: float = 0.0           # time inside bpy.ops.render.render (bare Cycles)
+    total_s: float = 0.0            # the whole sample in this worker
+    stats: dict = field(default_factory=dict)
+    skipped: bool = False
+
+
+class BlenderSession:
+    """Keeps the current scene between samples of the same scene (scene builds are deterministic)."""
+
+    def __init__(self):
+        self.scene_key: tuple | None = None
+        self.built: BuiltScene | None = None
+
+    # ----------------------------------------------------------------- scene
+    def _reset(self) -> None:
+        import bpy
+
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+
+    def load(self, job: SampleJob, config: RenderConfig) -> BuiltScene:
+        key = (job.scene, config.seed)
+        if self.scene_key == key and self.built is not None:
+            return self.built
+        self.scene_key, self.built = None, None
+        self._reset()
+        if job.scene.procedural:
+            built = build_procedural_room(job.scene.scene_id, scene_rng(config.seed, job.scene))
+        else:
+            built = load_scene_file(job.scene.path, job.scene.scene_id)
+        self.scene_key, self.built = key, built
+        return built
+
+    # ----------------------------------------------------------------- helpers
+    @staticmethod
+    def _camera(rig: Rig):
+        import bpy
+
+        data = bpy.data.cameras.new("depthcur_camera")
+        data.lens, data.sensor_width, data.sensor_fit = rig.focal_mm, rig.sensor_width_mm, "HORIZONTAL"
+        data.clip_start, data.clip_end = 0.01, 1000.0
+        obj = bpy.data.objects.new("depthcur_camera", data)
+        bpy.context.scene.collection.objects.link(obj)
+        bpy.context.scene.camera = obj
+        return obj
+
+    @staticmethod
+    def _world(strength: float) -> None:
+        import bpy
+
+        scene = bpy.context.scene
+        if scene.world is None:
+            scene.world = bpy.data.worlds.new("depthcur_world")
+        world = scene.world
+        if world.node_tree is None:
+            world.use_nodes = True
+        background = next(n for n in world.node_tree.nodes if n.type == "BACKGROUND")
+        background.inputs["Color"].default_value = (1.0, 1.0, 1.0, 1.0)
+        background.inputs["Strength"].default_value = strength
+
+    @staticmethod
+    def _remove_sample_objects() -> None:
+        import bpy
+
+        prefixes = ("depthcur_camera", "speckle_projector")
+        for collection in (bpy.data.objects, bpy.data.cameras, bpy.data.lights, bpy.data.images):
+            for block in list(collection):
+                if block.name.startswith(prefixes):
+                    collection.remove(block)
+        for group in list(bpy.data.node_groups):
+            if group.name.startswith("depthcur_passes"):
+                bpy.data.node_groups.remove(group)
+
+    # ----------------------------------------------------------------- one sample
+    def render(self, job: SampleJob, config: RenderConfig) -> SampleReport:
+        import bpy
+        from mathutils import Matrix
+
+        from .passes import LIGHT_PATH_BOUNCES, PassWriter, configure_cycles, render_still
+        from .projector import add_projector, pattern_size, speckle_pattern
+        from .sgm import sensor_depth, upsample_nearest
+        from .writer import build_sample, write_rendered
+
+        started = time.perf_counter()
+        built = self.load(job, config)
+        self._remove_sample_objects()
+        seed = sample_seed(config.seed, job)
+        rng = np.random.default_rng(seed)
+        rig = sample_rig(rng, config.rig)
+        scene = bpy.context.scene
+        depsgraph = bpy.context.evaluated_depsgraph_get()
+        sampler = PoseSampler(scene, depsgraph, min_view_depth_m=max(config.sgm.min_depth_m, 0.3))
+        left_pose, pose_info = sampler.sample(rng, built.targets, config.rig, built.bounds, built.floor_z)
+        camera = self._camera(rig)
+        ir_size = config.ir_resolution
+        pattern = speckle_pattern(rng, pattern_size(ir_size[0], config.speckle_dots_per_ir_pixel,
+                                                    PROJECTOR_CONE_OVER_FOV))
+        power_w = projector_power(config.projector_power_w, pose_info["target_distance_m"])
+        projector = add_projector(pattern, fov_rad=rig.horizontal_fov_rad(), cone_over_fov=PROJECTOR_CONE_OVER_FOV,
+                                  power_w=power_w)
+        projector.matrix_world = Matrix(left_pose.tolist())
+        camera.matrix_world = Matrix(left_pose.tolist())
+        configure_cycles(scene, spp=config.spp, threads=config.threads_per_worker, seed=seed)
+        render_s = 0.0
+        with tempfile.TemporaryDirectory(prefix="depthcur-render-") as tmp:
+            writer = PassWriter(scene, tmp)
+
+            def timed(**kwargs):
+                nonlocal render_s
+                t0 = time.perf_counter()
+                result = render_still(scene, writer, **kwargs)
+                render_s += time.perf_counter() - t0
+                return result
+
+            # RGB: room lights, projector hidden
+            self._set_lighting(built, projector, ir=False, config=config)
+            rgb = timed(resolution=config.resolution, prefix="rgb_", grey=False, want_passes=True, want_index=True)
+            # IR pair: projector on, low ambient, Standard view transform, grey
+            self._set_lighting(built, projector, ir=True, config=config)
+            ir_left = timed(resolution=ir_size, prefix="irl_", grey=True, want_passes=True)
+            camera.matrix_world = Matrix(right_camera_pose(left_pose, rig.baseline_m).tolist())
+            ir_right = timed(resolution=ir_size, prefix="irr_", grey=True, want_passes=False)
+
+        K_rgb = rig.intrinsics(*config.resolution)
+        K_ir = rig.intrinsics(*ir_size)
+        disparity_gt = np.zeros_like(ir_left.depth)
+        hit = ir_left.depth > 0
+        disparity_gt[hit] = K_ir.fx * rig.baseline_m / ir_left.depth[hit]
+        sgm = sensor_depth(ir_left.image, ir_right.image, fx_ir=K_ir.fx, baseline_m=rig.baseline_m,
+                           config=config.sgm, rng=np.random.default_rng(seed + 1))
+        depth_raw = upsample_nearest(sgm.depth_ir, config.resolution)
+        provenance = {
+            "renderer": {"engine": "cycles", "device": "CPU", "blender": bpy.app.version_string, "spp": config.spp,
+                         "denoising": False, "bounces": LIGHT_PATH_BOUNCES, "threads": config.threads_per_worker,
+                         "resolution_rgb": list(config.resolution), "resolution_ir": list(ir_size),
+                         "rgb_view_transform": "AgX", "ir_view_transform": "Standard",
+                         "rgb_world_strength": RGB_WORLD_STRENGTH, "ir_world_strength": config.ir_ambient},
+            "seed": config.seed, "sample_seed": seed, "sample_index": job.sample_index,
+            "scene": {"id": built.scene_id, "source": built.source, **built.info},
+            "rig": {**rig.to_dict(), "camera_to_world_left": left_pose.tolist(), **pose_info},
+            "projector": {"type": "spot", "power_w": power_w, "shadow_soft_size": 0.0,
+                          "cast_shadows": True, "pattern_texels": int(pattern.shape[0]),
+                          "cone_over_fov": PROJECTOR_CONE_OVER_FOV, "position": "left camera"},
+            "sgm": sgm.params,
+            "instances": built.instance_table(),
+            "host": platform.node(),
+        }
+        sample = build_sample(
+            key=job.key, dataset=config.dataset, scene_id=built.scene_id, scene_category=built.scene_category,
+            rgb=rgb.image, depth_gt=rgb.depth, depth_raw=depth_raw, ir_left=ir_left.image, ir_right=ir_right.image,
+            disparity_gt=disparity_gt, instance_mask=rgb.object_index, K_rgb=K_rgb, K_ir=K_ir,
+            baseline_m=rig.baseline_m, provenance=provenance,
+            extra_stats={"sgm_valid_ratio_ir": float(np.mean(sgm.disparity > 0))})
+        write_rendered(config.out, sample)
+        return SampleReport(key=job.key, scene_id=built.scene_id, render_s=render_s,
+                            total_s=time.perf_counter() - started, stats=dict(sample.stats))
+
+    def _set_lighting(self, built: BuiltScene, projector, *, ir: bool, config: RenderConfig) -> None:
+        import bpy
+
+        for light in built.lights:
+            light.hide_render = ir
+        projector.hide_render = not ir
+        self._world(config.ir_ambient if ir else RGB_WORLD_STRENGTH)
+        bpy.context.scene.view_settings.view_transform = "Standard" if ir else "AgX"
+
+
+_SESSION: BlenderSession | None = None
+
+
+def render_job(job: SampleJob, config: RenderConfig) -> SampleReport:
+    """Entry point for a worker: one Blender session per worker process, reused across tasks."""
+    global _SESSION
+    if _SESSION is None:
+        _SESSION = BlenderSession()
+    return _SESSION.render(job, config)
