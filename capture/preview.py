@@ -31,11 +31,13 @@ def ir_to_rgb(ir: np.ndarray) -> np.ndarray:
     return np.repeat(ir[..., None], 3, axis=2)
 
 
-def thumbnail(image: np.ndarray, max_width: int) -> np.ndarray:
+def thumbnail(image: np.ndarray, max_width: int, *, nearest: bool = False) -> np.ndarray:
+    """Shrink to ``max_width``; ``nearest`` for depth, where averaging would blend holes into surfaces."""
     h, w = image.shape[:2]
     if w <= max_width:
         return image
-    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))),
+                      interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
 
 
 def jpeg_data_url(image_rgb: np.ndarray, quality: int = 80) -> str:

@@ -29,8 +29,7 @@ from typing import Any, Callable, Iterator
 import numpy as np
 
 from depthcur.progress import get_logger
-from depthcur.schemas import (SCHEMA_VERSION, Sample, Source, sample_dir, scan_samples, with_stats, write_json_atomic,
-                              write_sample)
+from depthcur.schemas import SCHEMA_VERSION, Sample, Source, sample_dir, with_stats, write_json_atomic, write_sample
 
 from .align import is_identity_registration, register_depth_to_rgb
 from .cameras import CaptureError, Frame
@@ -194,15 +193,13 @@ class Recorder:
         return [CaptureRecord(**entry) for entry in json.loads(path.read_text())]
 
     def _next_index(self) -> int:
-        """One past the highest index in the log or on disk (a crash between write and log is covered)."""
-        highest = max((c.index for c in self.captures), default=-1)
-        for name in self.rig.cameras:
-            device_dir = self.session_dir / name
-            if device_dir.is_dir():
-                for sample in scan_samples(device_dir).samples:
-                    if sample.name.isdigit():
-                        highest = max(highest, int(sample.name))
-        return highest + 1
+        """One past the newest logged capture, skipping indices whose folders exist anyway (a crash
+        between writing the samples and the log leaves such folders; they are never overwritten)."""
+        index = max((c.index for c in self.captures), default=-1) + 1
+        while any(sample_dir(self.out, f"{self.session.name}/{name}/{index:06d}").exists()
+                  for name in self.rig.cameras):
+            index += 1
+        return index
 
     @contextmanager
     def _session_lock(self) -> Iterator[None]:

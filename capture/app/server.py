@@ -117,7 +117,7 @@ class CaptureApp:
         self._note_ok([name])
         out = {"device": name, "fill_rate": frame.fill_rate(),
                "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
-               "depth": jpeg_data_url(thumbnail(colorize_depth(frame.depth_raw), PREVIEW_WIDTH)),
+               "depth": jpeg_data_url(colorize_depth(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
                "ir": jpeg_data_url(thumbnail(ir_to_rgb(frame.ir_left), IR_THUMB_WIDTH)) if frame.ir_left is not None
                else None,
                "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
@@ -152,7 +152,7 @@ class CaptureApp:
         return {"last": asdict(record), "key": primary_key, "fill_rate": sample.stats.get("fill_rate"),
                 "mask_ratio": sample.stats.get("mask_ratio"),
                 "rgb": jpeg_data_url(thumbnail(sample.rgb, 240)),
-                "depth": jpeg_data_url(thumbnail(colorize_depth(sample.depth_raw), 240))}
+                "depth": jpeg_data_url(colorize_depth(thumbnail(sample.depth_raw, 240, nearest=True)))}
 
     def delete_last(self) -> dict[str, Any]:
         record = self.recorder.delete_last()

@@ -7,6 +7,7 @@ depth sensor's ``depth_units`` option.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ SDK_HINT = ("install the RealSense SDK's Python binding with `pip install pyreal
             "(on Linux it also needs `apt-get install libusb-1.0-0`)")
 #: framesets whose streams disagree are dropped; give up after this many in a row
 MAX_UNSYNCED = 10
+PLAYBACK_POLL_MS = 100
 
 
 def import_pyrealsense2():
@@ -188,13 +190,25 @@ class RealSenseCamera(Camera):
         raise DeviceReadError(f"realsense: {MAX_UNSYNCED} framesets in a row had unsynchronised streams")
 
     def _wait(self):
+        if self.is_playback:
+            return self._wait_playback()
         ok, frames = self._pipeline.try_wait_for_frames(self.config.timeout_ms)
         if ok:
             return frames
-        if self.is_playback:
-            raise EndOfStream(f"realsense: recording {self.config.recording} has no more frames")
         raise DeviceReadError(f"realsense: no frames within {self.config.timeout_ms} ms (device unplugged or "
                               f"USB bandwidth too low?)")
+
+    def _wait_playback(self):
+        """Short waits, so the end of a recording is noticed at once instead of after a full timeout."""
+        playback = self._profile.get_device().as_playback()
+        deadline = time.monotonic() + self.config.timeout_ms / 1000.0
+        while time.monotonic() < deadline:
+            ok, frames = self._pipeline.try_wait_for_frames(PLAYBACK_POLL_MS)
+            if ok:
+                return frames
+            if playback.current_status() == self._rs.playback_status.stopped:
+                break
+        raise EndOfStream(f"realsense: recording {self.config.recording} has no more frames")
 
     def _to_frame(self, frames) -> Frame | None:
         """A Frame, or None when the set mixes frames from different instants."""
