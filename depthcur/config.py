@@ -10,12 +10,11 @@ import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Optional
 
-import click
 import typer
 import yaml
 
 
-class ConfigFileError(click.BadParameter):
+class ConfigFileError(typer.BadParameter):
     pass
 
 
@@ -39,7 +38,7 @@ def read_config_file(path: str | Path) -> dict[str, Any]:
     return data
 
 
-def _option_names(command: click.Command) -> dict[str, str]:
+def _option_names(command) -> dict[str, str]:
     """Accepted config keys (param name, or the long flag without dashes) -> param name."""
     names: dict[str, str] = {}
     for param in command.params:
@@ -53,7 +52,7 @@ def _option_names(command: click.Command) -> dict[str, str]:
     return names
 
 
-def _apply_config(ctx: click.Context, _param: click.Parameter, value: Optional[Path]) -> Optional[Path]:
+def _apply_config(ctx: typer.Context, _param, value: Optional[Path]) -> Optional[Path]:
     if value is None:
         return value
     data = read_config_file(value)
@@ -70,8 +69,8 @@ def _apply_config(ctx: click.Context, _param: click.Parameter, value: Optional[P
             # multi-value options accept a YAML list
             if param.multiple and not isinstance(val, (list, tuple)):
                 val = [val]
-            param.type_cast_value(ctx, val)
-        except click.BadParameter as exc:
+            param.process_value(ctx, val)  # type conversion and range checks, as for a flag
+        except typer.BadParameter as exc:
             raise ConfigFileError(f"config file {value}: key {key!r}: {exc.message}") from exc
         defaults[param_name] = val
     ctx.default_map = defaults
