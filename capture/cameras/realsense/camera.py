@@ -22,7 +22,7 @@ from .config import RealSenseConfig
 
 log = get_logger(__name__)
 
-SDK_HINT = ("install the RealSense SDK's Python binding with `pip install pyrealsense2==2.59.0.10160` "
+SDK_HINT = ("install the RealSense SDK's Python binding with `pip install pyrealsense2==2.59.1.11053` "
             "(on Linux it also needs `apt-get install libusb-1.0-0`)")
 #: framesets whose streams disagree are dropped; give up after this many in a row
 MAX_UNSYNCED = 10
