@@ -36,16 +36,12 @@ def project_points(points: np.ndarray, k: Intrinsics, t_cam_from_points: np.ndar
                    shape: tuple[int, int], min_depth_m: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
     """Sparse planar depth (float32 m, 0 = empty) and validity mask; the nearest point wins each pixel.
 
-    One sort of a packed (pixel, depth-bits) uint64 key does the z-buffer: positive float32 bit
-    patterns order like the floats, so the first key of each pixel group is its nearest point.
+    The z-buffer is one unbuffered ``np.minimum.at`` scatter (no sort needed).
     """
     index, z = to_pixels(points, k, t_cam_from_points, shape, min_depth_m)
-    keys = np.sort((index.astype(np.uint64) << np.uint64(32)) | z.view(np.uint32).astype(np.uint64))
-    pixel = (keys >> np.uint64(32)).astype(np.int64)
-    first = np.ones(pixel.shape, bool)
-    first[1:] = pixel[1:] != pixel[:-1]
-    depth = np.zeros(shape[0] * shape[1], np.float32)
-    depth[pixel[first]] = (keys[first] & np.uint64(0xFFFFFFFF)).astype(np.uint32).view(np.float32)
+    depth = np.full(shape[0] * shape[1], np.inf, np.float32)
+    np.minimum.at(depth, index, z)
+    depth[np.isinf(depth)] = 0.0
     depth = depth.reshape(shape)
     return depth, depth > 0
 
