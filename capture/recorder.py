@@ -220,6 +220,12 @@ class Recorder:
         with self._lock:
             return self.rig.cameras[name].read()
 
+    def set_emitter(self, on: bool) -> None:
+        """Switch every device's projector (IR captures want it on; RGB-only shots may want it off)."""
+        with self._lock:
+            for camera in self.rig.cameras.values():
+                camera.set_emitter(on)
+
     def capture(self, category: str | None = None, burst: int = 1) -> list[CaptureRecord]:
         """Capture ``burst`` consecutive frames of every device; all are written or none."""
         session = self.session

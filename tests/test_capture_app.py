@@ -166,6 +166,11 @@ def test_browser_drives_the_app_end_to_end(tmp_path):
             # live preview arrives, pick a category, capture
             page.wait_for_function("document.getElementById('view-depth').src.startsWith('data:image/jpeg')")
             expect(page.locator("#fill-rate")).to_contain_text("%")
+            expect(page.locator("#emitter")).to_contain_text("Emitter: on")
+            page.click("#emitter")
+            expect(page.locator("#emitter")).to_contain_text("Emitter: off")
+            page.click("#emitter")
+            expect(page.locator("#emitter")).to_contain_text("Emitter: on")
             page.click("button.category[data-category='museum']")
             expect(page.locator("button.category.selected")).to_contain_text("Museum")
             page.click("#capture")

@@ -8,6 +8,7 @@ Routes (JSON unless noted):
   POST /api/session           {name, operator, scene_category, location_note}: open a session
   POST /api/capture           {category, burst}: capture one frame or a burst
   POST /api/delete_last       remove the newest capture
+  POST /api/emitter           {on}: switch every device's IR projector
 Failures answer ``{"error": message}`` with a 4xx/5xx status; the page shows the message.
 """
 
@@ -154,6 +155,13 @@ class CaptureApp:
                 "rgb": jpeg_data_url(thumbnail(sample.rgb, 240)),
                 "depth": jpeg_data_url(colorize_depth(thumbnail(sample.depth_raw, 240, nearest=True)))}
 
+    def set_emitter(self, body: dict[str, Any]) -> dict[str, Any]:
+        on = body.get("on")
+        if not isinstance(on, bool):
+            raise ValueError(f"'on' must be true or false, got {on!r}")
+        self.recorder.set_emitter(on)
+        return {"emitter_on": on}
+
     def delete_last(self) -> dict[str, Any]:
         record = self.recorder.delete_last()
         return {"deleted": asdict(record) if record else None}
@@ -224,7 +232,7 @@ def _handler_class(app: CaptureApp):
                 self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad JSON body: {exc}"})
                 return
             routes = {"/api/session": app.open_session, "/api/capture": app.capture,
-                      "/api/delete_last": lambda _body: app.delete_last()}
+                      "/api/delete_last": lambda _body: app.delete_last(), "/api/emitter": app.set_emitter}
             route = routes.get(urlparse(self.path).path)
             if route is None:
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})

@@ -91,6 +91,8 @@ async function previewLoop() {
       $("fill-rate").textContent = `${(100 * p.fill_rate).toFixed(1)}%`;
       $("fill-bar").style.width = `${100 * p.fill_rate}%`;
       $("latency").textContent = p.latency_ms.toFixed(0);
+      state.emitter = p.emitter_on;
+      $("emitter").textContent = `Emitter: ${p.emitter_on === null ? "n/a" : p.emitter_on ? "on" : "off"}`;
     } catch (e) {
       showError(e.message);
       await new Promise((r) => setTimeout(r, 1500));
@@ -120,6 +122,9 @@ $("capture").addEventListener("click", () => capture(1));
 $("burst").addEventListener("click", () => capture(parseInt($("burst-size").value, 10)));
 $("delete-last").addEventListener("click", async () => {
   try { await api("/api/delete_last", {}); await refreshLast(); await refreshStatus(); } catch (e) { showError(e.message); }
+});
+$("emitter").addEventListener("click", async () => {
+  try { await api("/api/emitter", { on: !state.emitter }); } catch (e) { showError(e.message); }
 });
 $("error-close").addEventListener("click", () => showError(""));
 $("session-form").addEventListener("submit", async (event) => {

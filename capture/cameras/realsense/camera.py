@@ -17,7 +17,7 @@ from depthcur.progress import get_logger
 from depthcur.schemas import Intrinsics
 
 from ..base import (Camera, CaptureError, DeviceInfo, DeviceNotFoundError, DeviceReadError, EndOfStream, Frame,
-                    SdkNotInstalledError, calibration_dict, rigid_transform)
+                    SdkNotInstalledError, rigid_transform)
 from .config import RealSenseConfig
 
 log = get_logger(__name__)
@@ -239,4 +239,3 @@ class RealSenseCamera(Camera):
             emitter_on=self._emitter_on, registered_to_rgb=False)
 
 
-__all__ = ["RealSenseCamera", "RealSenseConfig", "calibration_dict"]
