@@ -26,6 +26,9 @@ def register(app: typer.Typer) -> None:
         align: str = typer.Option("none", "--align", help="none|scale|scale_l1|affine|disparity_affine."),
         gallery: int = typer.Option(2, "--gallery", min=0, help="Samples pictured per protocol."),
         worst: int = typer.Option(1, "--worst", min=0, help="Worst cases pictured per protocol and model."),
+        workers: int = typer.Option(0, "--workers", min=0, help="Evaluate in this many Ray tasks, one data part "
+                                    "each (0 = in this process)."),
+        ray_address: Optional[str] = typer.Option(None, "--ray-address", help="Join a Ray cluster (default: local)."),
         config: ConfigOption = None,
     ) -> None:
         from depthcur.evaluate.pipeline import evaluate
@@ -36,7 +39,7 @@ def register(app: typer.Typer) -> None:
         try:
             cfg = EvalConfig(models=list(model), data=list(data), out=out, protocols=protocols,
                              max_samples=max_samples, seed=seed, align=align, gallery_samples=gallery,
-                             worst_cases=worst)
+                             worst_cases=worst, workers=workers, ray_address=ray_address)
             result, report = evaluate(cfg)
         except (ValueError, FileNotFoundError, RuntimeError) as exc:
             typer.secho(f"depthcur eval: {exc}", err=True, fg="red")

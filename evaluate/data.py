@@ -14,11 +14,16 @@ def _is_raw_folder_root(path: Path) -> bool:
 
 
 def iter_samples(paths: Sequence[str | Path], *, max_samples: int | None = None,
-                 keys: Iterable[str] | None = None) -> Iterator[Sample]:
-    """Samples in a fixed order (no shuffling); only ``keys`` when given; at most ``max_samples``."""
+                 keys: Iterable[str] | None = None, slot: int = 0, slots: int = 1) -> Iterator[Sample]:
+    """Samples in a fixed order (no shuffling); only ``keys`` when given; at most ``max_samples``.
+
+    ``slot``/``slots`` give one of ``slots`` disjoint parts of the data (for parallel
+    workers): whole shards per part when there are enough of them (ShardDataset's rank
+    split), otherwise every ``slots``-th sample; only that part's samples are decoded.
+    """
     wanted = None if keys is None else set(keys)
     count = 0
-    for sample in _all_samples(paths):
+    for sample in _all_samples(paths, slot, slots):
         if max_samples is not None and count >= max_samples:
             return
         count += 1
@@ -26,13 +31,13 @@ def iter_samples(paths: Sequence[str | Path], *, max_samples: int | None = None,
             yield sample
 
 
-def _all_samples(paths: Sequence[str | Path]) -> Iterator[Sample]:
+def _all_samples(paths: Sequence[str | Path], slot: int, slots: int) -> Iterator[Sample]:
     for entry in paths:
         path = Path(entry)
         if _is_raw_folder_root(path):
-            for folder in scan_samples(path).samples:
+            for folder in scan_samples(path).samples[slot::slots]:
                 yield read_sample(folder)
         else:
             from depthcur.train.data.shards import ShardDataset   # torch-heavy; only for shards
 
-            yield from ShardDataset([path], shuffle=False)
+            yield from ShardDataset([path], shuffle=False, rank=slot, world_size=slots)

@@ -48,6 +48,8 @@ class EvalConfig:
     align: str = "none"
     gallery_samples: int = 2     # samples pictured per protocol in the report
     worst_cases: int = 1         # worst samples pictured per protocol and model
+    workers: int = 0             # > 0: that many Ray tasks, each evaluating one part of the data
+    ray_address: str | None = None
 
     def __post_init__(self):
         self.out = Path(self.out)
@@ -59,6 +61,9 @@ class EvalConfig:
             raise ValueError(f"--align {self.align!r}: choose one of {', '.join(ALIGNMENTS)}")
         for spec in self.protocols:
             parse_spec(spec)
+        if self.workers > 1 and self.max_samples is not None:
+            raise ValueError("--max-samples needs the in-process runner (--workers 0 or 1): with several "
+                             "workers the first N samples of the data order are not known to any one worker")
         if "raw-depth" not in self.models:   # the camera's own depth is always a baseline row
             self.models = ["raw-depth", *self.models]
 
@@ -159,8 +164,32 @@ def load_models(specs: Sequence[str]) -> dict[str, Predictor]:
     return models
 
 
-def run_evaluation(config: EvalConfig, samples: Sequence[Sample] | None = None) -> dict[str, Any]:
-    """Evaluate; ``samples`` (in memory) replaces reading ``config.data``. Returns the metrics JSON."""
+def evaluate_or_resume(sample: Sample, config: EvalConfig, models: dict[str, Predictor],
+                       fingerprint: str) -> tuple[list[dict[str, Any]], bool]:
+    """(records, resumed): read back a finished sample's records or evaluate and store them."""
+    path = record_path(config.out, sample.key)
+    previous = load_record(path, fingerprint)
+    if previous is not None:
+        return previous, True
+    records = _jsonable(evaluate_sample(sample, config, models))
+    write_json_atomic(path, {"fingerprint": fingerprint, "records": records})
+    return records, False
+
+
+def evaluate_part(part: tuple[EvalConfig, int, int]) -> tuple[list[dict[str, Any]], int]:
+    """Ray task body: evaluate data part ``slot`` of ``slots``; returns (records, resumed count)."""
+    config, slot, slots = part
+    models = load_models(config.models)
+    fingerprint = config.fingerprint()
+    records, resumed = [], 0
+    for sample in iter_samples(config.data, slot=slot, slots=slots):
+        sample_records, was_resumed = evaluate_or_resume(sample, config, models, fingerprint)
+        records += sample_records
+        resumed += was_resumed
+    return records, resumed
+
+
+def _evaluate_in_process(config: EvalConfig, samples: Sequence[Sample] | None) -> tuple[list[dict], int]:
     models = load_models(config.models)
     fingerprint = config.fingerprint()
     source = samples if samples is not None else iter_samples(config.data, max_samples=config.max_samples)
@@ -169,22 +198,47 @@ def run_evaluation(config: EvalConfig, samples: Sequence[Sample] | None = None) 
     resumed = 0
     with progress_task(f"eval {len(models)} model(s) × {len(config.protocols)} protocol(s)", total) as advance:
         for sample in source:
-            path = record_path(config.out, sample.key)
-            previous = load_record(path, fingerprint)
-            if previous is None:
-                previous = evaluate_sample(sample, config, models)
-                write_json_atomic(path, {"fingerprint": fingerprint, "records": _jsonable(previous)})
-            else:
-                resumed += 1
-            records += previous
+            sample_records, was_resumed = evaluate_or_resume(sample, config, models, fingerprint)
+            records += sample_records
+            resumed += was_resumed
             advance(1)
+    return records, resumed
+
+
+def _evaluate_on_ray(config: EvalConfig) -> tuple[list[dict], int]:
+    from depthcur.ray_runner import init_ray, run_tasks
+
+    init_ray(config.ray_address)
+    records: list[dict[str, Any]] = []
+    resumed = 0
+    parts = [(config, slot, config.workers) for slot in range(config.workers)]
+    for (_, slot, _), result in run_tasks(evaluate_part, parts, description=f"eval on {config.workers} Ray workers"):
+        if isinstance(result, Exception):
+            raise RuntimeError(f"evaluation worker {slot} failed: {result}") from result
+        records += result[0]
+        resumed += result[1]
+    return records, resumed
+
+
+def run_evaluation(config: EvalConfig, samples: Sequence[Sample] | None = None) -> dict[str, Any]:
+    """Evaluate; ``samples`` (in memory) replaces reading ``config.data``. Returns the metrics JSON.
+
+    Records are ordered by sample key, so the result does not depend on worker scheduling.
+    """
+    if config.workers > 1 and samples is None:
+        records, resumed = _evaluate_on_ray(config)
+    else:
+        records, resumed = _evaluate_in_process(config, samples)
     if not records:
         raise EvalInputError("no samples were read", field="data", where=", ".join(map(str, config.data)))
     if resumed:
         log.info("resumed: %d sample(s) already evaluated were read back from %s", resumed, config.out / "records")
-    result = {"config": {**asdict(config), "out": str(config.out), "models": list(models)},
-              "fingerprint": fingerprint, "block_mask_levels": {k: asdict(v) for k, v in BLOCK_MASK_LEVELS.items()},
-              "kinect_noise": asdict(KINECT), "summary": summarise(records), "records": _jsonable(records)}
+    records.sort(key=lambda rec: rec["key"])   # stable: protocol and model order within a sample are kept
+    model_names = list(dict.fromkeys(rec["model"] for rec in records))
+    result = {"config": {**asdict(config), "out": str(config.out), "models": model_names},
+              "fingerprint": config.fingerprint(),
+              "block_mask_levels": {k: asdict(v) for k, v in BLOCK_MASK_LEVELS.items()},
+              "kinect_noise": asdict(KINECT), "summary": summarise(records), "records": records}
     write_json_atomic(config.out / "metrics.json", result)
     return result
 

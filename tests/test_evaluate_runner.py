@@ -163,3 +163,17 @@ def test_report_renders_in_chromium(evaluated, tmp_path):
         browser.close()
     assert tables >= len(PROTOCOLS) and images > 10 and broken == 0
     assert (tmp_path / "report.png").stat().st_size > 10_000
+
+
+def test_ray_workers_match_the_in_process_run(tmp_path, samples, ray_local):
+    data = tmp_path / "raw"
+    for s in samples:
+        write_sample(data, s)
+    common = dict(models=["fill-nearest"], data=[str(data)], protocols=["raw", "points:100"])
+    local = run_evaluation(EvalConfig(out=tmp_path / "local", **common))
+    on_ray = run_evaluation(EvalConfig(out=tmp_path / "ray", workers=2, **common))
+    assert on_ray["records"] == local["records"] and on_ray["summary"] == local["summary"]
+    assert sorted(p.name for p in (tmp_path / "ray" / "records").iterdir()) == \
+        sorted(p.name for p in (tmp_path / "local" / "records").iterdir())
+    with pytest.raises(ValueError, match="--max-samples needs the in-process runner"):
+        EvalConfig(out=tmp_path, workers=2, max_samples=2, **common)
