@@ -101,16 +101,17 @@ def test_model_errors_are_clear(tmp_path, samples):
         EvalConfig(models=["inpaint"], data=["m"], out=tmp_path, protocols=["bogus"])
 
 
-def test_cli_reads_raw_sample_folders(tmp_path, samples):
+def test_cli_reads_raw_sample_folders_and_config(tmp_path, samples):
     from depthcur.cli import app
 
     data = tmp_path / "raw"
     for s in samples:
         write_sample(data, s)
+    cfg = tmp_path / "eval.yaml"
+    cfg.write_text("protocol: raw,points:100\nmax_samples: 2\ngallery: 1\nworst: 0\n")
     out = tmp_path / "out"
     result = CliRunner().invoke(app, ["eval", "--model", "fill-nearest", "--data", str(data), "--out", str(out),
-                                      "--protocol", "raw,points:100", "--max-samples", "2", "--gallery", "1",
-                                      "--worst", "0"])
+                                      "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert {r["key"] for r in metrics["records"]} == {samples[0].key, samples[1].key}
