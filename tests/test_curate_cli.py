@@ -17,7 +17,7 @@ runner = CliRunner()
 def local_ray():
     from depthcur.ray_runner import init_ray, shutdown_ray
 
-    init_ray(None, num_cpus=2)
+    init_ray("local")  # a private instance even when someone runs `ray start` on this machine
     yield
     shutdown_ray()
 
