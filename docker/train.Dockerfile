@@ -21,15 +21,14 @@ RUN apt-get update \
         python3.11 python3.11-venv ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 
+# Ray refuses a node whose Python differs from the head's down to the patch level by default.
+# The worker (python:3.11-slim) and train (Ubuntu's python3.11) images share 3.11 but not the
+# patch, so both relax the check to the minor version, which is what Ray Client uses anyway.
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUNBUFFERED=1 \
     RAY_DEFAULT_PYTHON_VERSION_MATCH_LEVEL=minor
-
-# Ray refuses a node whose Python differs from the head's down to the patch level by default.
-# The worker (python:3.11-slim) and train (Ubuntu's python3.11) images share 3.11 but not the
-# patch, so both relax the check to the minor version, which is what Ray Client uses anyway.
 
 WORKDIR /opt/depthcur
 COPY . .
