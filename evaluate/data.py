@@ -41,3 +41,20 @@ def _all_samples(paths: Sequence[str | Path], slot: int, slots: int) -> Iterator
             from depthcur.train.data.shards import ShardDataset   # torch-heavy; only for shards
 
             yield from ShardDataset([path], shuffle=False, rank=slot, world_size=slots)
+
+
+def count_samples(paths: Sequence[str | Path]) -> int | None:
+    """How many samples ``paths`` hold (for the progress bar); None when a shard file has no manifest."""
+    total = 0
+    for entry in paths:
+        path = Path(entry)
+        if _is_raw_folder_root(path):
+            total += len(scan_samples(path).samples)
+            continue
+        from depthcur.train.data.shards import ShardDataset
+
+        try:
+            total += len(ShardDataset([path], shuffle=False))
+        except TypeError:   # a bare shard file: its length is only in a manifest
+            return None
+    return total

@@ -23,7 +23,7 @@ from depthcur.schemas import Sample, write_json_atomic
 
 from .align import ALIGNMENTS
 from .baselines import Predictor, load_model
-from .data import iter_samples
+from .data import count_samples, iter_samples
 from .metrics import (DEPTH_METRICS, EvalInputError, compute, depth_to_disparity,
                       scale_invariant_boundary_f1, stereo_metrics)
 from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
@@ -193,7 +193,11 @@ def _evaluate_in_process(config: EvalConfig, samples: Sequence[Sample] | None) -
     models = load_models(config.models)
     fingerprint = config.fingerprint()
     source = samples if samples is not None else iter_samples(config.data, max_samples=config.max_samples)
-    total = len(samples) if samples is not None else config.max_samples
+    if samples is not None:
+        total = len(samples)
+    else:
+        available = count_samples(config.data)
+        total = available if config.max_samples is None or available is None else min(available, config.max_samples)
     records: list[dict[str, Any]] = []
     resumed = 0
     with progress_task(f"eval {len(models)} model(s) × {len(config.protocols)} protocol(s)", total) as advance:
