@@ -8,23 +8,34 @@ the command functions so ``--help`` is fast.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 
 from depthcur.config import ConfigOption
 
+if TYPE_CHECKING:
+    from .jobs import JobSummary
+
 RayAddress = typer.Option(None, "--ray-address", help="Join a Ray cluster (HOST:PORT or 'auto'); local by default.")
 LAYOUT_HELP = "lingbot (LingBot-Depth release), moge, kitti (raw + depth completion) or generic (rgb/, depth/, gt/)."
 
 
-def finish(summary) -> None:
-    """Print the summary line; exit 1 naming each failed input."""
+def finish(job: Callable[[], "JobSummary"]) -> "JobSummary":
+    """Run a job; print its summary line; exit 1 naming each failed input, 2 on unusable input."""
+    from depthcur.schemas import SchemaError
+
+    try:
+        summary = job()
+    except (SchemaError, FileNotFoundError, NotADirectoryError) as exc:
+        typer.secho(f"error: {exc}", err=True, fg="red")
+        raise typer.Exit(code=2) from None
     typer.echo(summary.line())
     for item, error in summary.failed:
         typer.secho(f"  failed: {item}: {error}", err=True, fg="red")
     if summary.failed:
         raise typer.Exit(code=1)
+    return summary
 
 
 def check_layout(layout: str) -> str:
@@ -72,7 +83,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"unknown matcher {matcher!r}; choose sgbm or foundation-stereo")
         cfg = PseudoLabelConfig(matcher=matcher, lr_threshold_px=lr_threshold, min_depth_m=min_depth,
                                 max_depth_m=max_depth, min_texture=min_texture, matcher_params=params)
-        finish(run_stereo(in_dir, out, cfg, ray_address))
+        finish(lambda: run_stereo(in_dir, out, cfg, ray_address))
 
     @curate.command(help="LiDAR point clouds + calibration -> sparse depth_gt (z-buffer), or --virtual n-line "
                          "LiDAR from dense depth.")
@@ -94,13 +105,13 @@ def register(app: typer.Typer) -> None:
             if in_dir is None:
                 raise typer.BadParameter("--virtual needs --in (samples with dense depth_gt)")
             cfg = VirtualLidarConfig(n_lines=n_lines, azimuth_step_deg=azimuth_step, dropout=dropout)
-            finish(run_virtual_lidar(in_dir, out, cfg, ray_address))
+            finish(lambda: run_virtual_lidar(in_dir, out, cfg, ray_address))
             return
         from .jobs import run_lidar
 
         if points is None or images is None or calib is None:
             raise typer.BadParameter("projection needs --points, --images and --calib (or use --virtual --in)")
-        finish(run_lidar(points, images, calib, out, dataset, ray_address))
+        finish(lambda: run_lidar(points, images, calib, out, dataset, ray_address))
 
     @curate.command(name="import", help=f"Import a dataset layout into raw sample folders. Layouts: {LAYOUT_HELP}")
     def import_(layout: str = typer.Option(..., "--format", help="Dataset layout."),
@@ -109,7 +120,7 @@ def register(app: typer.Typer) -> None:
                 ray_address: Optional[str] = RayAddress, config: ConfigOption = None) -> None:
         from .jobs import run_import
 
-        finish(run_import(in_dir, check_layout(layout), out, ray_address))
+        finish(lambda: run_import(in_dir, check_layout(layout), out, ray_address))
 
     @curate.command(help=f"Export raw sample folders into a dataset layout. Layouts: {LAYOUT_HELP}")
     def export(layout: str = typer.Option(..., "--format", help="Dataset layout."),
@@ -118,7 +129,7 @@ def register(app: typer.Typer) -> None:
                ray_address: Optional[str] = RayAddress, config: ConfigOption = None) -> None:
         from .jobs import run_export
 
-        finish(run_export(in_dir, check_layout(layout), out, ray_address))
+        finish(lambda: run_export(in_dir, check_layout(layout), out, ray_address))
 
     @curate.command(name="filter", help="Reject degenerate/sparse/out-of-range/duplicate samples into quarantine/ "
                                         "with reasons; flag glass/mirror suspects for review.")
@@ -134,7 +145,7 @@ def register(app: typer.Typer) -> None:
         cfg = FilterConfig(min_valid_ratio=min_valid_ratio, min_depth_m=min_depth, max_depth_m=max_depth,
                            max_out_of_range_frac=max_out_of_range, duplicate_hamming=duplicate_hamming,
                            glass_rel_diff=glass_rel_diff, glass_frac=glass_frac)
-        finish(run_filter(in_dir, out, cfg, ray_address))
+        finish(lambda: run_filter(in_dir, out, cfg, ray_address))
 
     @curate.command(help="DepthLM VQA: focal-normalised images with a marker per query pixel and JSONL answers.")
     def vqa(in_dir: Path = typer.Option(..., "--in"), out: Path = typer.Option(..., "--out"),
@@ -150,7 +161,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(f"unknown marker {marker!r}; choose one of {', '.join(MARKER_STYLES)}")
         cfg = VqaConfig(focal_px=focal, points_per_image=points_per_image, marker=marker,
                         marker_radius_px=marker_radius, seed=seed)
-        finish(run_vqa(in_dir, out, cfg, ray_address))
+        finish(lambda: run_vqa(in_dir, out, cfg, ray_address))
 
     @curate.command(help="FDE triplets from instance masks: target mask, tight box, text prompt, boundary band.")
     def fde(in_dir: Path = typer.Option(..., "--in"), out: Path = typer.Option(..., "--out"),
@@ -164,7 +175,7 @@ def register(app: typer.Typer) -> None:
 
         cfg = FdeConfig(min_area_frac=min_area, max_area_frac=max_area, band_radius_px=band_radius,
                         val_frac=val_frac, test_frac=test_frac, seed=seed)
-        finish(run_fde(in_dir, out, cfg, ray_address))
+        finish(lambda: run_fde(in_dir, out, cfg, ray_address))
 
     @curate.command(help="HTML report: mask-ratio histogram per source, depth percentiles per dataset, gallery.")
     def report(in_dirs: List[Path] = typer.Option(..., "--in", help="Sample folders (repeatable)."),
@@ -173,8 +184,7 @@ def register(app: typer.Typer) -> None:
                ray_address: Optional[str] = RayAddress, config: ConfigOption = None) -> None:
         from .jobs import run_report
 
-        summary = run_report(in_dirs, out, gallery_size, ray_address)
-        finish(summary)
+        summary = finish(lambda: run_report(in_dirs, out, gallery_size, ray_address))
         if summary.results:
             typer.echo(f"report: {summary.results[0]}")
 

@@ -14,7 +14,7 @@ from typing import Any, Callable, Sequence
 
 from depthcur.progress import get_logger
 from depthcur.ray_runner import init_ray, run_tasks
-from depthcur.schemas import (Sample, read_sample, sample_exists, scan_samples, write_bytes_atomic,
+from depthcur.schemas import (Sample, SchemaError, read_sample, sample_exists, scan_samples, write_bytes_atomic,
                               write_json_atomic, write_sample)
 
 log = get_logger(__name__)
@@ -171,6 +171,8 @@ def import_task(item: Path, root: Path, layout: str, out: Path) -> int:
 def run_import(root: Path, layout: str, out: Path, ray_address: str | None = None) -> JobSummary:
     from .io import LAYOUTS
 
+    if not root.is_dir():
+        raise SchemaError("dataset root does not exist or is not a folder", path=str(root))
     items = LAYOUTS[layout].find_items(root)
     todo = [i for i in items if not done_marker(out, f"{layout}/{i.as_posix()}").exists()]
     return run_job("import", import_task, todo, len(items) - len(todo), ray_address, root=root, layout=layout,

@@ -112,3 +112,19 @@ def test_import_export_and_lidar_verbs(raw, tmp_path):
     invoke("lidar", "--virtual", "--in", raw, "--out", tmp_path / "vl", "--n-lines", 16)
     sparse = read_sample(tmp_path / "vl" / "syn" / "s0").depth_raw
     assert 0 < (sparse > 0).mean() < 0.5
+
+
+def test_missing_input_is_a_clear_error_naming_the_path(tmp_path):
+    result = runner.invoke(app, ["curate", "import", "--format", "moge", "--in", str(tmp_path / "nowhere"),
+                                 "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "nowhere" in result.output and "Traceback" not in result.output
+
+
+def test_a_bad_sample_fails_alone_and_is_named(raw, tmp_path):
+    bad = tmp_path / "mixed"
+    write_sample(bad, read_sample(raw / "syn" / "s0"))
+    no_ir = read_sample(raw / "syn" / "s1").replace(ir_left=None, ir_right=None, disparity_gt=None)
+    write_sample(bad, no_ir)
+    result = runner.invoke(app, ["curate", "stereo", "--in", str(bad), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 1
+    assert "1 done" in result.output and "syn/s1" in result.output and "ir_left" in result.output

@@ -119,3 +119,26 @@ def test_virtual_lidar_rings_are_sparse_and_exact():
     assert hit.sum(axis=0).max() <= 8
     more = virtual_lidar(depth, K, VirtualLidarConfig(n_lines=16, azimuth_step_deg=1.0))
     assert (more > 0).sum() > hit.sum()
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 400), st.floats(-np.pi, np.pi))
+def test_zbuffer_keeps_the_minimum_depth_of_each_pixel(seed, count, yaw):
+    rng = np.random.default_rng(seed)
+    pts = rng.uniform([-3, -3, -2], [3, 3, 6], (count, 3))
+    t = pose(yaw, rng.uniform(-1, 1, 3))
+    depth, valid = project_points(pts, K, t, (48, 64))
+    cam = pts @ t[:3, :3].T + t[:3, 3]
+    front = cam[:, 2] > 1e-3
+    u = np.rint(K.fx * cam[front, 0] / cam[front, 2] + K.cx)
+    v = np.rint(K.fy * cam[front, 1] / cam[front, 2] + K.cy)
+    inside = (u >= 0) & (u < 64) & (v >= 0) & (v < 48)
+    expected = np.zeros((48, 64), np.float32)
+    for uu, vv, z in sorted(zip(u[inside], v[inside], cam[front, 2][inside].astype(np.float32)),
+                            key=lambda p: -p[2]):
+        expected[int(vv), int(uu)] = z
+    np.testing.assert_array_equal(depth, expected)
+    assert valid.sum() == len({(a, b) for a, b in zip(u[inside], v[inside])})
