@@ -167,6 +167,10 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
     for p_index, protocol in enumerate(config["protocols"]):
         rows = [r for r in summary if r["protocol"] == protocol]
         sections.append(f"<h2 id='p{p_index}'>{html.escape(protocol)}</h2>")
+        skipped = [r for r in result.get("skipped", []) if r["protocol"] == protocol]
+        if skipped:
+            sections.append(f"<p class='note'>{len(skipped)} sample(s) skipped, e.g. "
+                            f"{html.escape(skipped[0]['skipped'])}</p>")
         if parse_spec(protocol)[0] == "block-mask":
             sections.append(level_table({parse_spec(protocol)[1]: result["block_mask_levels"][parse_spec(protocol)[1]]}))
         cache.clear()   # one protocol's cases at a time keeps memory flat

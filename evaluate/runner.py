@@ -120,18 +120,32 @@ def score(pred: np.ndarray, case: ProtocolCase, sample: Sample, align: str, wher
 def run_case(sample: Sample, spec: str, models: dict[str, Predictor], seed: int, align: str
              ) -> tuple[ProtocolCase, dict[str, np.ndarray], dict[str, dict[str, Any]]]:
     case = make_case(sample, spec, protocol_rng(seed, sample.key, spec))
+    return case, *predict_and_score(case, sample, spec, models, align)
+
+
+def predict_and_score(case: ProtocolCase, sample: Sample, spec: str, models: dict[str, Predictor], align: str
+                      ) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]]]:
     preds, scores = {}, {}
     for name, model in models.items():
         where = f"{sample.key} [{spec}, {name}]"
         preds[name] = predict(model, case, where)
         scores[name] = score(preds[name], case, sample, align, where)
-    return case, preds, scores
+    return preds, scores
 
 
 def evaluate_sample(sample: Sample, config: EvalConfig, models: dict[str, Predictor]) -> list[dict[str, Any]]:
+    """One record per protocol × model. A protocol the sample cannot serve (no sensor depth,
+    no instance mask, too few valid pixels) gives a ``skipped`` record naming the field,
+    so mixed datasets still evaluate; a bad *prediction* still stops the run."""
     records = []
     for spec in config.protocols:
-        case, _, scores = run_case(sample, spec, models, config.seed, config.align)
+        try:
+            case = make_case(sample, spec, protocol_rng(config.seed, sample.key, spec))
+        except EvalInputError as exc:
+            log.warning("skipping %s", exc)
+            records.append({"key": sample.key, "dataset": sample.dataset, "protocol": spec, "skipped": str(exc)})
+            continue
+        _, scores = predict_and_score(case, sample, spec, models, config.align)
         input_facts = {k: v for k, v in case.info.items() if isinstance(v, (int, float, str))}
         for name, metrics in scores.items():
             records.append({"key": sample.key, "dataset": sample.dataset, "protocol": spec, "model": name,
@@ -238,11 +252,16 @@ def run_evaluation(config: EvalConfig, samples: Sequence[Sample] | None = None) 
     if resumed:
         log.info("resumed: %d sample(s) already evaluated were read back from %s", resumed, config.out / "records")
     records.sort(key=lambda rec: rec["key"])   # stable: protocol and model order within a sample are kept
+    skipped = [rec for rec in records if "skipped" in rec]
+    records = [rec for rec in records if "skipped" not in rec]
+    if not records:
+        raise EvalInputError(f"every protocol was skipped on every sample; first reason: {skipped[0]['skipped']}",
+                             field="data", where=", ".join(map(str, config.data)))
     model_names = list(dict.fromkeys(rec["model"] for rec in records))
     result = {"config": {**asdict(config), "out": str(config.out), "models": model_names},
               "fingerprint": config.fingerprint(),
               "block_mask_levels": {k: asdict(v) for k, v in BLOCK_MASK_LEVELS.items()},
-              "kinect_noise": asdict(KINECT), "summary": summarise(records), "records": records}
+              "kinect_noise": asdict(KINECT), "summary": summarise(records), "records": records, "skipped": skipped}
     write_json_atomic(config.out / "metrics.json", result)
     return result
 

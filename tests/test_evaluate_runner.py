@@ -178,3 +178,14 @@ def test_ray_workers_match_the_in_process_run(tmp_path, samples, ray_local):
         sorted(p.name for p in (tmp_path / "local" / "records").iterdir())
     with pytest.raises(ValueError, match="--max-samples needs the in-process runner"):
         EvalConfig(out=tmp_path, workers=2, max_samples=2, **common)
+
+
+def test_protocols_a_sample_cannot_serve_are_skipped_with_the_reason(tmp_path, samples):
+    mixed = [samples[0], samples[1].replace(instance_mask=None)]
+    result, report = evaluate(EvalConfig(models=["fill-nearest"], data=["m"], out=tmp_path, protocols=["raw", "fde"],
+                                         gallery_samples=2, worst_cases=0), mixed)
+    assert [(r["key"], r["protocol"]) for r in result["skipped"]] == [(samples[1].key, "fde")]
+    assert "instance_mask" in result["skipped"][0]["skipped"]
+    assert rows(result, "fde", "synthA")["fill-nearest"]["samples"] == 1
+    assert rows(result, "raw", "synthA")["fill-nearest"]["samples"] == 2
+    assert "1 sample(s) skipped" in report.read_text()
