@@ -47,12 +47,15 @@ class SgmConfig:
     #: P1/P2 = factor * channels * block_size**2 (OpenCV's recommended smoothness penalties)
     p1_factor: int = 8
     p2_factor: int = 32
-    uniqueness_ratio: int = 10
+    uniqueness_ratio: int = 15
     #: left-right check inside SGBM (max allowed difference in integer pixels)
     disp12_max_diff: int = 1
     #: also run a right matcher and drop pixels whose two disparities differ by more than this (px)
     explicit_lr_check: bool = False
     explicit_lr_tolerance_px: float = 1.0
+    #: matching-score threshold: drop pixels whose left and right windows (block_size + 2 wide)
+    #: correlate (ZNCC) below this, like the score threshold of a real sensor; 0 disables
+    min_match_correlation: float = 0.5
     speckle_window_size: int = 50
     speckle_range: int = 2
     pre_filter_cap: int = 31
@@ -87,6 +90,8 @@ class RenderConfig:
     #: auto-exposure) and the low ambient world strength of the IR passes
     projector_power_w: float = 120.0
     ir_ambient: float = 0.02
+    #: chance that a view is aimed at a glass/metal/mirror object (procedural rooms always hold some)
+    hard_view_probability: float = 0.6
     dataset: str = "depthcur_sim"
     write_gallery: bool = True
 

@@ -66,7 +66,9 @@ def _describe(exc: BaseException) -> str:
 def run_jobs(config: RenderConfig, jobs: list[SampleJob], report: RenderReport) -> None:
     from depthcur.ray_runner import init_ray, run_tasks
 
-    init_ray(config.ray_address, num_cpus=config.workers * config.threads_per_worker)
+    # "local" always starts a private instance: a bare ray.init() would join any other Ray
+    # instance running on this machine (another user's job, a test's cluster)
+    init_ray(config.ray_address or "local")
     items = [(job, config) for job in jobs]
     for (job, _), result in run_tasks(_render_item, items, description="render", max_in_flight=config.workers,
                                       num_cpus=config.threads_per_worker, max_retries=1):

@@ -33,6 +33,16 @@ def projector_power(power_at_reference_w: float, target_distance_m: float) -> fl
     return power_at_reference_w * (target_distance_m / PROJECTOR_REFERENCE_DISTANCE_M) ** 2
 
 
+def choose_targets(built: BuiltScene, rng: np.random.Generator, hard_probability: float) -> list:
+    """The objects this view may look at: with ``hard_probability`` only glass/metal/mirror ones,
+    so most samples hold the surfaces active-stereo sensors fail on."""
+    from .scenes import NON_LAMBERTIAN
+
+    materials = {i.name: i.material for i in built.instances}
+    hard = [t for t in built.targets if materials.get(t[0]) in NON_LAMBERTIAN]
+    return hard if hard and rng.random() < hard_probability else built.targets
+
+
 @dataclass
 class SampleReport:
     key: str
@@ -128,7 +138,8 @@ class BlenderSession:
         scene = bpy.context.scene
         depsgraph = bpy.context.evaluated_depsgraph_get()
         sampler = PoseSampler(scene, depsgraph, min_view_depth_m=max(config.sgm.min_depth_m, 0.3))
-        left_pose, pose_info = sampler.sample(rng, built.targets, config.rig, built.bounds, built.floor_z)
+        left_pose, pose_info = sampler.sample(rng, choose_targets(built, rng, config.hard_view_probability),
+                                              config.rig, built.bounds, built.floor_z)
         camera = self._camera(rig)
         ir_size = config.ir_resolution
         pattern = speckle_pattern(rng, pattern_size(ir_size[0], config.speckle_dots_per_ir_pixel,

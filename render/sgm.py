@@ -56,6 +56,24 @@ def left_right_consistent(left_disp: np.ndarray, right_disp: np.ndarray, toleran
     return inside & (np.abs(partner - left_disp) <= tolerance)
 
 
+def match_correlation(left: np.ndarray, right: np.ndarray, disparity: np.ndarray, window: int) -> np.ndarray:
+    """Zero-mean normalised cross-correlation of each left window with the right window at its
+    disparity (the matching score real sensors threshold). View-dependent light (specular
+    highlights, reflections, refraction) correlates poorly between the two cameras."""
+    import cv2
+
+    height, width = left.shape
+    xs = np.arange(width, dtype=np.float32)[None, :] - disparity.astype(np.float32)
+    ys = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+    warped = cv2.remap(right.astype(np.float32), xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    left = left.astype(np.float32)
+    box = (window, window)
+    mean_l, mean_r = cv2.blur(left, box), cv2.blur(warped, box)
+    covariance = cv2.blur(left * warped, box) - mean_l * mean_r
+    variance = (cv2.blur(left * left, box) - mean_l ** 2) * (cv2.blur(warped * warped, box) - mean_r ** 2)
+    return covariance / np.sqrt(np.maximum(variance, 1e-6))
+
+
 @dataclass
 class SgmResult:
     disparity: np.ndarray        # float32 px at IR resolution, 0 = invalid
@@ -77,6 +95,9 @@ def compute_disparity(left: np.ndarray, right: np.ndarray, config: SgmConfig, nu
         right_matcher = cv2.ximgproc.createRightMatcher(matcher)
         right_disp = -right_matcher.compute(right, left).astype(np.float32) / 16.0
         disparity[~left_right_consistent(disparity, right_disp, config.explicit_lr_tolerance_px)] = 0.0
+    if config.min_match_correlation > 0:
+        score = match_correlation(left, right, disparity, config.block_size + 2)
+        disparity[score < config.min_match_correlation] = 0.0
     # the left strip has no partner in the right image for the full search range
     disparity[:, :num_disparities] = 0.0
     return disparity

@@ -29,12 +29,13 @@ pytestmark = [pytest.mark.blender, pytest.mark.slow]
 RESOLUTION = "160x120"
 SPP = 8
 SEED = 11
-SAMPLES = 2
+SAMPLES = 2          # per scene
+SCENES = 2           # the shared fixture; the kill/resume run renders the first scene only
 DIFFUSE = ("textured", "plain")
 
 
 def run_config(out: Path) -> RenderConfig:
-    return RenderConfig(scenes="procedural:1", out=out, samples_per_scene=SAMPLES, resolution=RESOLUTION,
+    return RenderConfig(scenes=f"procedural:{SCENES}", out=out, samples_per_scene=SAMPLES, resolution=RESOLUTION,
                         spp=SPP, seed=SEED, workers=1, threads_per_worker=2)
 
 
@@ -84,15 +85,16 @@ def matchable(sample) -> np.ndarray:
 
 def test_run_writes_every_sample_report_and_pictures(rendered):
     out, report, samples = rendered
-    assert report.ok and report.requested == SAMPLES and len(report.rendered) == SAMPLES
-    assert sorted(s.key for s in samples) == [f"sim/procedural_0000/{i:04d}" for i in range(SAMPLES)]
+    assert report.ok and report.requested == SCENES * SAMPLES and len(report.rendered) == SCENES * SAMPLES
+    assert sorted(s.key for s in samples) == [f"sim/procedural_{n:04d}/{i:04d}" for n in range(SCENES)
+                                              for i in range(SAMPLES)]
     saved = json.loads((out / "render_report.json").read_text())
     assert saved["ok"] and sorted(saved["rendered"]) == sorted(report.rendered)
     gallery = cv2.imread(str(out / "gallery.png"))
     assert gallery.shape[0] > 2 * 180 and gallery.shape[1] == 6 * 240
     assert gallery.std() > 20                                  # not blank
     stats = json.loads((out / "mask_ratio_stats.json").read_text())
-    assert stats["count"] == SAMPLES
+    assert stats["count"] == SCENES * SAMPLES
     assert stats["mean"] == pytest.approx(np.mean([s.stats["mask_ratio"] for s in samples]))
     assert cv2.imread(str(out / "mask_ratio_hist.png")) is not None
 
@@ -123,30 +125,40 @@ def test_glass_and_metal_are_mostly_holes(rendered):
     assert holes["glass_metal"][1] > 300, "the views should show glass or metal"
     diffuse = holes["diffuse"][0] / holes["diffuse"][1]
     glass_metal = holes["glass_metal"][0] / holes["glass_metal"][1]
-    assert diffuse < 0.1
-    assert glass_metal > 0.2 and glass_metal > 4 * diffuse, (glass_metal, diffuse)
+    assert diffuse < 0.15, diffuse
+    assert glass_metal > 0.3 and glass_metal > 4 * diffuse, (glass_metal, diffuse)
 
 
 def test_z_pass_is_planar_across_the_whole_width(rendered):
-    """Ray distance would make fx·B/Z too small towards the edges (cos of up to 48°): check bands."""
+    """SGM ≈ fx·B/Z in every column band. Had the Z pass been ray distance, fx·B/Z would be off by
+    the factor 1/cos(angle to the axis) towards the edges: the test checks the bands against that too."""
     _, _, samples = rendered
-    bands = 4
+    bands, checked = 4, 0
     for sample in samples:
         disparity = sensor_disparity(sample)
         valid = matchable(sample) & (disparity > 0) & np.isin(materials_on_ir_grid(sample), DIFFUSE)
         strip = sample.provenance["sgm"]["num_disparities"]
         edges = np.linspace(strip, disparity.shape[1], bands + 1).astype(int)
-        columns = np.arange(disparity.shape[1])[None, :].repeat(disparity.shape[0], 0)
+        rows, columns = np.indices(disparity.shape)
+        K = sample.K_ir
         for lo, hi in zip(edges[:-1], edges[1:]):
             band = valid & (columns >= lo) & (columns < hi)
-            if band.sum() < 50:
+            if band.sum() < 200:
                 continue
-            ratio = np.median(disparity[band] / sample.disparity_gt[band])
-            assert 0.95 < ratio < 1.05, (sample.key, lo, hi, ratio)
+            error = disparity[band] - sample.disparity_gt[band]
+            assert abs(np.median(error)) < 0.3 and np.median(np.abs(error)) < 0.5, (sample.key, lo, hi)
+            # the error a ray-distance "depth" would have caused in this band
+            ray_scale = np.sqrt(1 + ((columns[band] - K.cx) / K.fx) ** 2 + ((rows[band] - K.cy) / K.fy) ** 2)
+            if hi == disparity.shape[1]:
+                ray_error = np.median(sample.disparity_gt[band] * (1 - 1 / ray_scale))
+                assert ray_error > 2 * abs(np.median(error)), (sample.key, ray_error)
+            checked += 1
         # GT disparity itself is fx·B/Z of the stored planar depth
         depth_ir = cv2.resize(sample.depth_gt, disparity.shape[::-1], interpolation=cv2.INTER_NEAREST)
         has = (depth_ir > 0) & (sample.disparity_gt > 0)
-        assert np.median(np.abs(sample.disparity_gt[has] * depth_ir[has] / (sample.K_ir.fx * sample.baseline_m) - 1)) < 0.02
+        relative = sample.disparity_gt[has] * depth_ir[has] / (K.fx * sample.baseline_m) - 1
+        assert np.median(np.abs(relative)) < 0.02
+    assert checked >= 2 * len(samples)
 
 
 def test_metadata_within_sampled_ranges(rendered):
@@ -210,8 +222,8 @@ def test_sigkill_then_resume_gives_exactly_the_expected_samples_and_same_records
     assert not scan.leftovers
     keys = sorted(read_sample(p).key for p in scan.samples)
     assert keys == [f"sim/procedural_0000/{i:04d}" for i in range(SAMPLES)]
-    # a fixed seed reproduces the same record (another process, another run)
-    for expected in fixture_samples:
+    # a fixed seed reproduces the same record (another process, another run, fewer scenes)
+    for expected in [s for s in fixture_samples if s.scene_id == "procedural_0000"]:
         again = read_sample(sample_dir(out, expected.key))
         assert again.baseline_m == expected.baseline_m and again.K_rgb == expected.K_rgb
         assert again.provenance["rig"] == expected.provenance["rig"]

@@ -59,7 +59,7 @@ def make_material(kind: str, rng: np.random.Generator, name: str):
     elif kind == "metal":
         bsdf.inputs["Base Color"].default_value = _random_colour(rng, 0.6, 0.95)
         bsdf.inputs["Metallic"].default_value = 1.0
-        bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.08, 0.25))
+        bsdf.inputs["Roughness"].default_value = float(rng.uniform(0.02, 0.08))
     elif kind == "mirror":
         bsdf.inputs["Base Color"].default_value = (0.95, 0.95, 0.95, 1.0)
         bsdf.inputs["Metallic"].default_value = 1.0

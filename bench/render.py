@@ -1,0 +1,106 @@
+"""Render-stage benchmark: per-sample overhead over bare Cycles, SGM vs bare cv2, 1 vs 2 Ray workers.
+
+    .venv/bin/python bench/render.py                       # 320x240, 8 spp, a few minutes on 2 cores
+    .venv/bin/python bench/render.py --resolution 1280x960 --spp 16 --samples 4
+
+Every figure is a ratio against a baseline measured in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def render(out: Path, *, scenes: str, samples: int, resolution: str, spp: int, workers: int, threads: int,
+           seed: int = 0):
+    from depthcur.render import RenderConfig, render_scenes
+
+    config = RenderConfig(scenes=scenes, out=out, samples_per_scene=samples, resolution=resolution, spp=spp,
+                          seed=seed, workers=workers, threads_per_worker=threads, write_gallery=False)
+    started = time.perf_counter()
+    report = render_scenes(config)
+    return report, time.perf_counter() - started
+
+
+def bench_overhead(tmp: Path, args) -> list:
+    report, wall = render(tmp / "overhead", scenes="procedural:1", samples=args.samples, resolution=args.resolution,
+                          spp=args.spp, workers=1, threads=args.threads)
+    n = len(report.rendered)
+    bare = report.render_s / n
+    worker = report.sample_s / n
+    print(f"[1] {n} samples at RGB {args.resolution} (IR 3/4), {args.spp} spp, 1 worker x {args.threads} threads")
+    print(f"    bare Cycles render of the 3 passes (bpy.ops.render.render): {bare:.2f} s/sample")
+    print(f"    whole sample in the worker (scene, pose, passes, SGM, write): {worker:.2f} s/sample "
+          f"-> {worker / bare:.3f}x bare Cycles (goal <= 1.15x)")
+    print(f"    end to end incl. Ray start, bpy import, report, gallery-less pictures: {wall / n:.2f} s/sample "
+          f"-> {wall / n / bare:.3f}x bare Cycles")
+    return [tmp / "overhead"]
+
+
+def bench_sgm(out: Path, repeats: int) -> None:
+    import cv2
+
+    from depthcur.render.config import SgmConfig
+    from depthcur.render.sgm import disparity_range, make_matcher, sensor_depth
+    from depthcur.schemas import read_sample, scan_samples
+
+    samples = [read_sample(p) for p in scan_samples(out).samples]
+    config = SgmConfig()
+    stage, bare = [], []
+    for _ in range(repeats):
+        for s in samples:
+            n = disparity_range(config, s.K_ir.fx, s.baseline_m, s.ir_left.shape[1])
+            t0 = time.perf_counter()
+            make_matcher(config, n).compute(s.ir_left, s.ir_right)
+            bare.append(time.perf_counter() - t0)
+            t0 = time.perf_counter()
+            result = sensor_depth(s.ir_left, s.ir_right, fx_ir=s.K_ir.fx, baseline_m=s.baseline_m, config=config)
+            cv2.resize(result.depth_ir, (s.width, s.height), interpolation=cv2.INTER_NEAREST)
+            stage.append(time.perf_counter() - t0)
+    b, st = statistics.median(bare), statistics.median(stage)
+    print(f"[2] SGM on {len(samples)} IR pairs x {repeats}: bare cv2 StereoSGBM.compute {b * 1e3:.1f} ms, "
+          f"SGM stage (filters, strip mask, depth, upsampling) {st * 1e3:.1f} ms -> {st / b:.3f}x bare cv2")
+
+
+def bench_workers(tmp: Path, args) -> None:
+    from depthcur.ray_runner import init_ray
+
+    init_ray("local")
+    # warm both workers (bpy imported) so the comparison is steady-state
+    render(tmp / "warm", scenes="procedural:2", samples=1, resolution="64x48", spp=1, workers=2, threads=1)
+    common = dict(scenes=f"procedural:{args.worker_scenes}", samples=1, resolution=args.resolution, spp=args.spp)
+    _, one = render(tmp / "w1", workers=1, threads=2, **common)
+    _, two = render(tmp / "w2", workers=2, threads=1, **common)
+    print(f"[3] {args.worker_scenes} samples, 2 cores: 1 worker x 2 threads {one:.1f} s, "
+          f"2 workers x 1 thread {two:.1f} s -> 2 workers take {two / one:.3f}x the time of 1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--resolution", default="320x240")
+    parser.add_argument("--spp", type=int, default=8)
+    parser.add_argument("--samples", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--worker-scenes", type=int, default=4)
+    parser.add_argument("--sgm-repeats", type=int, default=5)
+    args = parser.parse_args()
+    from depthcur.ray_runner import init_ray, shutdown_ray
+
+    with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
+        tmp = Path(tmp)
+        init_ray("local")
+        bench_overhead(tmp, args)
+        bench_sgm(tmp / "overhead", args.sgm_repeats)
+        bench_workers(tmp, args)
+        shutdown_ray()
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")
+    main()
