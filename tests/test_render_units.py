@@ -138,3 +138,39 @@ def test_mask_ratio_summary_and_histogram():
     image = histogram_image([0.1, 0.3, 0.95], title="t")
     assert image.shape == (320, 520, 3) and image.dtype == np.uint8
     assert (image < 250).any()
+
+
+def test_match_correlation_is_high_for_a_true_match_and_low_for_a_wrong_one():
+    from depthcur.render.sgm import match_correlation
+
+    sample = make_sample("t/zncc", height=120, width=160, seed=5)
+    truth = sample.disparity_gt
+    right_ok = match_correlation(sample.ir_left, sample.ir_right, truth, 7)
+    wrong = match_correlation(sample.ir_left, sample.ir_right, truth + 3.0, 7)
+    inside = np.zeros_like(truth, bool)
+    inside[10:-10, 40:-10] = True
+    assert np.median(right_ok[inside]) > 0.8
+    assert np.median(wrong[inside]) < 0.3
+
+
+def test_cli_rejects_a_bad_resolution_naming_the_flag(tmp_path):
+    from typer.testing import CliRunner
+
+    from depthcur.cli import app
+
+    result = CliRunner().invoke(app, ["render", "--resolution", "161x120", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2
+    assert "--resolution" in result.output and "161x120" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_reads_a_config_file(tmp_path):
+    from typer.testing import CliRunner
+
+    from depthcur.cli import app
+
+    config = tmp_path / "render.yaml"
+    config.write_text(f"scenes: {tmp_path / 'nothing_here'}\nout: {tmp_path / 'o'}\n")
+    result = CliRunner().invoke(app, ["render", "--config", str(config)])
+    assert result.exit_code == 2
+    assert "nothing_here" in result.output
