@@ -105,11 +105,12 @@ def depth_range_figure(table: dict[str, list[float]], path: Path) -> None:
         ax.vlines(i, p5, p95, color="tab:blue", linewidth=9, alpha=0.6)
         ax.plot(i, p50, "o", color="white", markeredgecolor="black")
     ax.set_xticks(range(len(table)), list(table), rotation=20)
-    ax.set_yscale("log")
-    from matplotlib.ticker import ScalarFormatter
+    values = [v for row in table.values() for v in row if v > 0]
+    if values and max(values) / min(values) > 20:  # indoor and outdoor together: log axis
+        from matplotlib.ticker import ScalarFormatter
 
-    for axis_formatter in (ax.yaxis.set_major_formatter, ax.yaxis.set_minor_formatter):
-        axis_formatter(ScalarFormatter())
+        ax.set_yscale("log")
+        ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_ylabel("depth (m)")
     ax.set_title("Depth range per dataset: p1–p99 (thin), p5–p95 (thick), median")
     save_figure(fig, path)

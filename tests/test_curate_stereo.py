@@ -105,3 +105,24 @@ def test_foundation_stereo_missing_paths_say_what_to_supply(tmp_path):
     (tmp_path / "model_best_bp2.pth").write_bytes(b"")
     with pytest.raises(FoundationStereoUnavailable, match="cfg.yaml"):
         check_paths(tmp_path, tmp_path / "model_best_bp2.pth")
+
+
+def test_register_depth_resized_grid_and_moved_camera():
+    from depthcur.curate.stereo.pseudo_label import register_depth
+    from depthcur.schemas import Intrinsics
+
+    ys, xs = np.mgrid[0:30, 0:40]
+    depth_ir = (2.0 + 0.01 * xs).astype(np.float32)
+    k_ir = Intrinsics(50.0, 50.0, 19.5, 14.5)
+    # RGB = the same camera at twice the resolution: a nearest resize, complete and exact per pixel
+    up = register_depth(depth_ir, k_ir, k_ir.scaled(2, 2), np.eye(4), (60, 80))
+    assert (up > 0).all() and np.array_equal(up[::2, ::2], depth_ir)
+    # RGB camera moved 5 cm sideways: projection + splat-gap filling; depths stay on the plane
+    t = np.eye(4)
+    t[0, 3] = -0.05
+    moved = register_depth(depth_ir, k_ir, k_ir.scaled(2, 2), t, (60, 80))
+    assert (moved > 0).mean() > 0.8
+    v, u = np.nonzero(moved > 0)
+    x_ir = ((u - k_ir.scaled(2, 2).cx) * moved[v, u] / 100.0) + 0.05  # back in IR-frame metres
+    expected = 2.0 + 0.01 * (x_ir * 50.0 / moved[v, u] + 19.5)
+    np.testing.assert_allclose(moved[v, u], expected, atol=0.012)

@@ -45,14 +45,39 @@ def local_texture(image: np.ndarray, window: int = 5) -> np.ndarray:
     return np.sqrt(np.maximum(mean_sq - mean * mean, 0))
 
 
+def is_rescaled_same_camera(k_ir: Intrinsics, k_rgb: Intrinsics, t_rgb_from_ir: np.ndarray,
+                            ir_shape: tuple[int, int], rgb_shape: tuple[int, int]) -> bool:
+    """True when the RGB grid is the IR grid resized (same centre and pose, scaled intrinsics)."""
+    scaled = k_ir.scaled(rgb_shape[1] / ir_shape[1], rgb_shape[0] / ir_shape[0])
+    return bool(np.allclose(t_rgb_from_ir, np.eye(4), atol=1e-9)
+                and np.allclose(scaled.as_list(), k_rgb.as_list(), rtol=1e-4, atol=1e-3))
+
+
+def nearest_resize(depth: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Nearest-neighbour resize with pixel-centre alignment (never mixes depths across edges)."""
+    h, w = depth.shape
+    rows = np.minimum(((np.arange(shape[0]) + 0.5) * h / shape[0]).astype(np.int64), h - 1)
+    cols = np.minimum(((np.arange(shape[1]) + 0.5) * w / shape[1]).astype(np.int64), w - 1)
+    return depth[rows[:, None], cols[None, :]]
+
+
 def register_depth(depth_ir: np.ndarray, k_ir: Intrinsics, k_rgb: Intrinsics, t_rgb_from_ir: np.ndarray,
                    rgb_shape: tuple[int, int]) -> np.ndarray:
-    """IR-frame depth -> RGB-frame depth by back-projection and a z-buffered projection."""
+    """IR-frame depth -> RGB-frame depth.
+
+    A resized grid of the same camera is a nearest resize. Any other pose is back-projected and
+    re-projected with the z-buffer; the IR map is first supersampled (nearest) past the RGB pixel
+    density, so each IR pixel covers its whole footprint instead of leaving a lattice of gaps.
+    """
     from depthcur.curate.lidar.projection import backproject_depth, project_points
 
-    points_ir = backproject_depth(depth_ir, k_ir)
-    depth, _ = project_points(points_ir, k_rgb, t_rgb_from_ir, rgb_shape)
-    return depth
+    if is_rescaled_same_camera(k_ir, k_rgb, t_rgb_from_ir, depth_ir.shape, rgb_shape):
+        return nearest_resize(depth_ir, rgb_shape)
+    factor = int(np.ceil(max(k_rgb.fx / k_ir.fx, k_rgb.fy / k_ir.fy) * 1.5))
+    h, w = depth_ir.shape
+    dense = nearest_resize(depth_ir, (h * factor, w * factor))
+    points = backproject_depth(dense, k_ir.scaled(factor, factor))
+    return project_points(points, k_rgb, t_rgb_from_ir, rgb_shape)[0]
 
 
 def check_stereo_fields(sample: Sample) -> None:
