@@ -263,6 +263,15 @@ class Trainer:
         self.step += 1
         return float(loss.detach()), float(grad_norm)
 
+    @torch.no_grad()
+    def eval_loss(self, samples: Sequence[Any], seed: int = 0) -> float:
+        """The stage loss on fixed samples: the whole view resized, no augmentation, fixed masks."""
+        self.model.eval()
+        items = [augment_sample(s, self.cfg.data, self.cfg.crop, np.random.default_rng([seed, i]), train=False)
+                 for i, s in enumerate(samples)]
+        batch = {k: v.to(self.device) for k, v in self.stage.prepare(items, np.random.default_rng(seed)).items()}
+        return float(self.stage.loss(self.model, batch))
+
     def _diverged(self, what: str) -> None:
         where = self.last_checkpoint or "none written yet"
         raise TrainingDiverged(f"step {self.step + 1}: {what}; training stopped without writing a checkpoint. "

@@ -116,23 +116,25 @@ def parse_data_arg(text: str) -> tuple[str, Path]:
 
 def shard_streams(data: Sequence[str], weights: dict[str, float], *, shuffle: bool, seed: int,
                   rank: int | None, world_size: int | None) -> list[Stream]:
-    """One ``ShardDataset`` stream per ``--data`` argument, split across ranks."""
+    """One ``ShardDataset`` stream per dataset name (``--data`` paths sharing a NAME are one
+    stream), split across ranks."""
     from depthcur.train.data.shards import ShardDataset
 
-    streams = []
+    groups: dict[str, list[str]] = {}
     for text in data:
         name, path = parse_data_arg(text)
         if not path.exists():
             raise FileNotFoundError(f"--data {text}: {path} does not exist")
-        unknown = weights.keys() - {parse_data_arg(t)[0] for t in data}
-        if unknown:
-            raise ValueError(f"data.weights names {sorted(unknown)} but the --data streams are "
-                             f"{[parse_data_arg(t)[0] for t in data]}")
+        groups.setdefault(name, []).append(str(path))
+    unknown = weights.keys() - groups.keys()
+    if unknown:
+        raise ValueError(f"data.weights names {sorted(unknown)} but the --data streams are {sorted(groups)}")
+    streams = []
+    for name, paths in groups.items():
         holder: dict[str, object] = {}
 
-        def open_epoch(epoch: int, path: Path = path, holder: dict = holder) -> Iterable[Sample]:
-            ds = ShardDataset([str(path)], shuffle=shuffle, seed=seed, epoch=epoch, rank=rank,
-                              world_size=world_size)
+        def open_epoch(epoch: int, paths: list[str] = paths, holder: dict = holder) -> Iterable[Sample]:
+            ds = ShardDataset(paths, shuffle=shuffle, seed=seed, epoch=epoch, rank=rank, world_size=world_size)
             holder["ds"] = ds
             return ds
 
