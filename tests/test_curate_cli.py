@@ -128,3 +128,17 @@ def test_a_bad_sample_fails_alone_and_is_named(raw, tmp_path):
     result = runner.invoke(app, ["curate", "stereo", "--in", str(bad), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1
     assert "1 done" in result.output and "syn/s1" in result.output and "ir_left" in result.output
+
+
+def test_config_file_sets_verb_options(raw, tmp_path):
+    cfg = tmp_path / "stereo.yaml"
+    cfg.write_text("matcher: bogus\nlr_threshold: 0.5\n")
+    result = runner.invoke(app, ["curate", "stereo", "--config", str(cfg), "--in", str(raw), "--out",
+                                 str(tmp_path / "o")])
+    assert result.exit_code == 2 and "bogus" in result.output
+    cfg.write_text("num_disparities: 32\nmax_depth: 2.0\n")
+    invoke("stereo", "--config", cfg, "--in", raw, "--out", tmp_path / "o")
+    labelled = read_sample(tmp_path / "o" / "syn" / "s0")
+    params = labelled.provenance["stereo_pseudo_label"]
+    assert params["max_depth_m"] == 2.0 and params["matcher_params"]["num_disparities"] == 32
+    assert labelled.depth_gt.max() <= 2.0
