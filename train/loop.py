@@ -226,7 +226,21 @@ class Trainer:
                           "extras": self.stage.checkpoint_extras()}, path)
         ckpt.prune(self.run_dir, self.cfg.run.keep_checkpoints)
         self.last_checkpoint = path
+        self._write_preview()
         return path
+
+    @torch.no_grad()
+    def _write_preview(self) -> None:
+        from .visualize import write_preview
+
+        batch = getattr(self, "_last_batch", None)
+        if batch is None:
+            return
+        self.model.eval()
+        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
+            pred = self.stage.predict(self.model, batch)
+        cpu = {k: v.detach().float().cpu() if v.is_floating_point() else v.cpu() for k, v in batch.items()}
+        write_preview(self.run_dir, self.step, cpu, pred.float().cpu(), self.cfg.model.patch_size)
 
     def _next_items(self) -> list:
         """One batch of augmented items; samples that fail are skipped and counted."""
@@ -249,6 +263,7 @@ class Trainer:
         self.model.train()
         rng = np.random.default_rng([self.cfg.run.seed, 13, self.dist.rank, self.step])
         batch = {k: v.to(self.device, non_blocking=True) for k, v in self.stage.prepare(self._next_items(), rng).items()}
+        self._last_batch = batch
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
             loss = self.stage.loss(self.train_model, batch)
         if not torch.isfinite(loss):
@@ -301,6 +316,10 @@ class Trainer:
                     advance(1)
         finally:
             metrics.close()
+            if self.dist.is_main:
+                from .visualize import write_loss_curve
+
+                write_loss_curve(self.run_dir, f"{self.stage.name} ({self.cfg.preset})")
         result.step, result.skipped, result.checkpoint = self.step, self._skipped(), self.last_checkpoint
         if result.skipped:
             log.warning("%d sample(s) were skipped (undecodable or unusable); see the log above", result.skipped)

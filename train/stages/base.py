@@ -37,6 +37,10 @@ class Stage:
         """CPU tensors for one step; ``rng`` derives from (seed, step) so resume replays it."""
         return collate(items)
 
+    def predict(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """(B, H, W) metric depth for a prepared batch."""
+        raise NotImplementedError
+
     def loss(self, model: nn.Module, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         raise NotImplementedError
 

@@ -30,8 +30,11 @@ class DistillStage(Stage):
     def build_model(self) -> StudentNet:
         return StudentNet(self.cfg.model.backbone_spec(), self.cfg.model.dpt_features)
 
+    def predict(self, model, batch):
+        return model(batch["rgb"])
+
     def loss(self, model, batch):
-        pred = model(batch["rgb"])
+        pred = self.predict(model, batch)
         gt = batch["depth_gt"]
         d = self.cfg.distill
         return distill_loss(pred.float(), gt, gt > 0, d.log_base, d.gamma_balanced, d.delta_ssi).mean()

@@ -26,7 +26,10 @@ class MDMStage(Stage):
         batch["depth_mask"] = torch.from_numpy(np.stack(masks))
         return batch
 
+    def predict(self, model, batch):
+        return model(batch["rgb"], batch["depth_raw"], batch["depth_mask"])
+
     def loss(self, model, batch):
-        pred = model(batch["rgb"], batch["depth_raw"], batch["depth_mask"])
+        pred = self.predict(model, batch)
         gt = batch["depth_gt"]
         return l1_valid(pred.float(), gt, gt > 0).mean()

@@ -96,8 +96,11 @@ class PromptStage(Stage):
         batch["prompt"] = torch.from_numpy(make_prompt_inputs(prior, [it.depth_gt for it in items], self.cfg, rng))
         return batch
 
+    def predict(self, model, batch):
+        return model(batch["rgb"], batch["prompt"])
+
     def loss(self, model, batch):
-        pred = model(batch["rgb"], batch["prompt"])
+        pred = self.predict(model, batch)
         gt = batch["depth_gt"]
         p = self.cfg.prompt
         return prompt_loss(pred.float(), gt, gt > 0, batch["is_synthetic"], p.alpha_mae, p.beta_ssi).mean()

@@ -1,0 +1,95 @@
+"""Pictures of a run: per-checkpoint prediction previews and the loss curve.
+
+``previews/step_XXXXXXXX.png``: one row per image of the last training batch:
+RGB | model depth input (masked tokens greyed; prompt pixels for the prompt stage) |
+prediction | target | |error| (white = 0.5 m or more). Depth panels share the target's range.
+``loss.png``: the per-step loss with a moving average.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from depthcur.curate.report import depth_colormap, save_figure
+from depthcur.schemas import write_bytes_atomic
+from depthcur.schemas.codecs import encode_png
+
+
+def _input_panel(batch: dict[str, torch.Tensor], i: int, patch: int) -> np.ndarray:
+    if "prompt" in batch:  # prompt pixels as dots on black
+        prompt = batch["prompt"][i]
+        sparse = torch.where(prompt[2] > 0, prompt[1], torch.zeros_like(prompt[1])).numpy()
+        return sparse
+    raw = batch["depth_raw"][i].numpy().copy()
+    if "depth_mask" in batch:
+        h, w = raw.shape
+        grid = batch["depth_mask"][i].numpy().reshape(h // patch, w // patch)
+        hidden = np.kron(grid, np.ones((patch, patch), bool))
+        raw[: hidden.shape[0], : hidden.shape[1]][hidden] = -1.0  # drawn grey below
+    return raw
+
+
+def _depth_tile(depth: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    tile = depth_colormap(np.where(depth > 0, depth, 0), lo, hi)
+    tile[depth < 0] = 90
+    return tile
+
+
+def preview_image(batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int, rows: int = 4) -> np.ndarray:
+    tiles = []
+    for i in range(min(rows, pred.shape[0])):
+        gt = batch["depth_gt"][i].numpy()
+        valid = gt > 0
+        lo, hi = (float(np.percentile(gt[valid], 1)), float(np.percentile(gt[valid], 99))) if valid.any() else (0.5, 5)
+        p = pred[i].float().numpy()
+        rgb = (batch["rgb"][i].numpy().transpose(1, 2, 0) * 255).clip(0, 255).astype(np.uint8)
+        err = np.where(valid, np.abs(p - gt), 0) / 0.5
+        err_img = np.repeat((np.clip(err, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
+        tiles.append(np.concatenate([rgb, _depth_tile(_input_panel(batch, i, patch), lo, hi), _depth_tile(p, lo, hi),
+                                     _depth_tile(gt, lo, hi), err_img], axis=1))
+    image = np.concatenate(tiles, axis=0)
+    scale = max(1, 480 // image.shape[1] + 1) if image.shape[1] < 480 else 1
+    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+
+
+def write_preview(run_dir: Path, step: int, batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int) -> Path:
+    path = Path(run_dir) / "previews" / f"step_{step:08d}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(path, encode_png(cv2.cvtColor(preview_image(batch, pred, patch), cv2.COLOR_RGB2BGR)))
+    return path
+
+
+def write_loss_curve(run_dir: Path, title: str) -> Path | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    metrics = Path(run_dir) / "metrics.csv"
+    if not metrics.exists():
+        return None
+    with open(metrics, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    if not rows:
+        return None
+    steps = np.array([int(r["step"]) for r in rows])
+    loss = np.array([float(r["loss"]) for r in rows])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(steps, loss, lw=0.8, alpha=0.5, label="loss")
+    k = max(1, len(loss) // 10)
+    if len(loss) >= k:
+        ax.plot(steps[k - 1:], np.convolve(loss, np.ones(k) / k, mode="valid"), lw=2, label=f"mean of {k}")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend()
+    path = Path(run_dir) / "loss.png"
+    save_figure(fig, path)
+    plt.close(fig)
+    return path
