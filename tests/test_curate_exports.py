@@ -40,7 +40,7 @@ def test_boundary_band_is_dilation_minus_erosion_of_radius():
     to_bg = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
     near_edge = np.where(mask, to_bg <= r, to_mask <= r)
     assert np.array_equal(band, near_edge)
-    assert band[40, 50] == False and band[40, 30] and band[40, 29] and band[40, 20] and not band[40, 19]
+    assert not band[40, 50] and band[40, 30] and band[40, 29] and band[40, 20] and not band[40, 19]
 
 
 def test_fde_targets_area_filter_box_text_and_per_image_splits():
