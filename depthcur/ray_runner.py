@@ -27,7 +27,8 @@ def init_ray(address: str | None = None, *, num_cpus: int | None = None) -> None
     if address:
         ray.init(address=address, **kwargs)
     else:
-        ray.init(num_cpus=num_cpus or os.cpu_count(), **kwargs)
+        # "local" always starts a private instance, even when another Ray runs on this machine
+        ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), **kwargs)
     log.debug("ray: %s", ray.cluster_resources())
 
 
