@@ -113,7 +113,8 @@ def render_scenes(config: RenderConfig) -> RenderReport:
     # half-written folders of a killed run are hidden temporaries: drop them, then resume
     report.leftovers_removed = remove_leftovers(scan_samples(config.out))
     pending = [job for job in jobs if not sample_exists(config.out, job.key)]
-    report.skipped = [job.key for job in jobs if job not in pending]
+    pending_keys = {job.key for job in pending}
+    report.skipped = [job.key for job in jobs if job.key not in pending_keys]
     if report.skipped:
         log.info("resume: %d of %d samples already in %s", len(report.skipped), len(jobs), config.out)
     if pending:

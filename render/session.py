@@ -50,7 +50,6 @@ class SampleReport:
     render_s: float = 0.0           # time inside bpy.ops.render.render (bare Cycles)
     total_s: float = 0.0            # the whole sample in this worker
     stats: dict = field(default_factory=dict)
-    skipped: bool = False
 
 
 class BlenderSession:

@@ -244,6 +244,11 @@ def test_bad_scene_files_are_named_and_others_continue(tmp_path):
             "v -0.5 -0.5 1", "v 0.5 -0.5 1", "v 0.5 0.5 1", "v -0.5 0.5 1",
             "f 1 4 3 2", "f 5 6 7 8", "f 1 2 6 5", "f 2 3 7 6", "f 3 4 8 7", "f 4 1 5 8"]
     (scenes / "cube.obj").write_text("\n".join(cube) + "\n")
+    export = (f"import bpy; bpy.ops.wm.read_factory_settings(use_empty=True); "
+              f"bpy.ops.mesh.primitive_cube_add(size=1); bpy.ops.mesh.primitive_uv_sphere_add(location=(1.5, 0, 0)); "
+              f"bpy.ops.export_scene.gltf(filepath={str(scenes / 'two.glb')!r}); "
+              f"bpy.ops.wm.save_as_mainfile(filepath={str(scenes / 'two.blend')!r})")
+    subprocess.run([sys.executable, "-c", export], check=True, capture_output=True, timeout=120)
     out = tmp_path / "out"
     result = subprocess.run(cli("--scenes", str(scenes), "--out", str(out), "--samples-per-scene", "1",
                                 "--resolution", "64x48", "--spp", "2", "--threads-per-worker", "2"),
@@ -251,7 +256,11 @@ def test_bad_scene_files_are_named_and_others_continue(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "broken.glb" in result.stderr and "could not be read" in result.stderr
     assert "points_only.obj" in result.stderr and "no geometry" in result.stderr
-    assert [read_sample(p).key for p in scan_samples(out).samples] == ["sim/cube_obj/0000"]
+    rendered = {read_sample(p).key: read_sample(p) for p in scan_samples(out).samples}
+    assert sorted(rendered) == ["sim/cube_obj/0000", "sim/two_blend/0000", "sim/two_glb/0000"]
+    for key in ("sim/two_blend/0000", "sim/two_glb/0000"):      # both objects got their own instance id
+        assert len(rendered[key].provenance["instances"]) == 2
+        assert (rendered[key].instance_mask > 0).mean() > 0.02
     report = json.loads((out / "render_report.json").read_text())
     assert set(report["failed_scenes"]) == {"broken_glb", "points_only_obj"}
 
