@@ -1,0 +1,119 @@
+"""Training throughput: a full training step against a bare forward/backward of the same model.
+
+    .venv/bin/python bench/train.py                       # CPU, tiny config
+    .venv/bin/python bench/train.py --device cuda         # GPU: large MDM at 480x640 crops, bf16
+
+The full step includes everything the loop does (stream draw, augmentation, masking,
+host-to-device copy, forward, backward, clipping, AdamW, scheduler); the baseline is only
+forward + backward on one pre-built batch, measured in the same run. On CUDA it also prints
+samples/s/GPU against the LingBot-Depth paper's rate (128 GPUs x batch 8 x 250k iterations
+in 7.5 days = ~3.1 samples/s/GPU) and MFU from FLOPs counted by torch's FlopCounterMode.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+
+import numpy as np
+import torch
+
+PAPER_SAMPLES_PER_S_PER_GPU = 128 * 8 * 250_000 / (7.5 * 24 * 3600) / 128
+#: dense bf16 peak, TFLOP/s
+PEAK_TFLOPS = {"H100": 989.0, "H200": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0}
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(fn, device: torch.device, repeats: int) -> float:
+    sync(device)
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    sync(device)
+    return (time.perf_counter() - start) / repeats
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--config", default=None, help="preset or file (default: tiny on CPU, large on CUDA)")
+    parser.add_argument("--stage", default="mdm", choices=("mdm", "prompt", "distill"))
+    parser.add_argument("--crop", default=None, help="HxW (default: the config's crop; 480x640 for large)")
+    parser.add_argument("--batch", type=int, default=None)
+    parser.add_argument("--steps", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--peak-tflops", type=float, default=None, help="override the GPU's dense bf16 peak")
+    args = parser.parse_args()
+
+    from depthcur.synthetic import make_sample
+    from depthcur.train.config import load_config
+    from depthcur.train.data.mixing import memory_stream
+    from depthcur.train.loop import Trainer
+    from depthcur.train.runner import RunRequest, build_stage
+
+    device = torch.device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    preset = args.config or ("large" if device.type == "cuda" else "tiny")
+    cfg = load_config(preset)
+    if args.crop:
+        cfg.data.crop = tuple(int(v) for v in args.crop.lower().split("x"))
+    if args.batch:
+        cfg.data.batch_size = args.batch
+    steps = args.steps or (20 if device.type == "cuda" else 10)
+    cfg.run.steps = 10 ** 9
+    cfg.run.checkpoint_every = 10 ** 9
+    h, w = cfg.data.crop
+    pool = [make_sample(f"bench/s{i}", height=h + 16, width=w + 16, seed=i) for i in range(8)]
+    stage = build_stage(RunRequest(stage=args.stage, data=[], config=preset, out="."), cfg)
+    trainer = Trainer(stage, cfg, [memory_stream("bench", pool)], tempfile.mkdtemp(prefix="bench_train_"),
+                      device=str(device))
+
+    # one batch kept aside for the bare forward/backward baseline
+    batch = {k: v.to(device) for k, v in stage.prepare(trainer._next_items(), np.random.default_rng(0)).items()}
+
+    def bare() -> None:
+        with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=trainer.use_bf16):
+            loss = stage.loss(trainer.model, batch)
+        loss.backward()
+        trainer.model.zero_grad(set_to_none=True)
+
+    for _ in range(2):  # warm-up: allocator, kernels, autotuning
+        trainer.train_step()
+        bare()
+    step_s = timed(trainer.train_step, device, steps)
+    bare_s = timed(bare, device, steps)
+    params = sum(p.numel() for p in trainer.model.parameters())
+    print(f"device={device} config={preset} stage={args.stage} crop={cfg.crop[0]}x{cfg.crop[1]} "
+          f"batch={cfg.data.batch_size} params={params / 1e6:.1f}M bf16={trainer.use_bf16} steps={steps}")
+    print(f"bare forward+backward: {bare_s * 1e3:.1f} ms/iter (baseline)")
+    print(f"full training step: {step_s * 1e3:.1f} ms/iter = {step_s / bare_s:.2f}x the bare forward+backward")
+    sps = cfg.data.batch_size / step_s
+    print(f"throughput: {sps:.2f} samples/s/{'GPU' if device.type == 'cuda' else 'process'}"
+          + (f" = {sps / PAPER_SAMPLES_PER_S_PER_GPU:.1f}x the paper's ~{PAPER_SAMPLES_PER_S_PER_GPU:.2f} samples/s/GPU"
+             if device.type == "cuda" else ""))
+    if device.type == "cuda":
+        from torch.utils.flop_counter import FlopCounterMode
+
+        counter = FlopCounterMode(display=False)
+        with counter:
+            bare()
+        flops = counter.get_total_flops()
+        name = torch.cuda.get_device_name(device)
+        peak = args.peak_tflops or next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+        achieved = flops / bare_s
+        line = f"model FLOPs per fwd+bwd: {flops / 1e12:.2f} TFLOP; achieved {achieved / 1e12:.1f} TFLOP/s on {name}"
+        if peak:
+            line += (f"; MFU {achieved / (peak * 1e12) * 100:.1f}% (bare) / "
+                     f"{flops / step_s / (peak * 1e12) * 100:.1f}% (full step) of {peak:.0f} TFLOP/s bf16 peak")
+        print(line)
+        print(f"peak memory: {torch.cuda.max_memory_allocated(device) / 2 ** 30:.1f} GiB")
+
+
+if __name__ == "__main__":
+    main()
