@@ -201,3 +201,22 @@ def test_mixing_weights_and_exact_position():
     expected = [next(stream)[1].key for _ in range(20)]
     resumed = MixedStream([sim, real], seed=4, position=saved)
     assert [next(resumed)[1].key for _ in range(20)] == expected
+
+
+def test_torchrun_ddp_two_cpu_processes(shards, tmp_path):
+    """DDP over gloo: each rank reads its own shard; rank 0 saves both ranks' data positions."""
+    from depthcur.train import checkpoint as ckpt
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "DEPTHCUR_LOG_LEVEL": "WARNING"}
+    torchrun = str(Path(os.sys.executable).parent / "torchrun")
+    depthcur = str(Path(os.sys.executable).parent / "depthcur")
+    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", depthcur, "train", "mdm",
+                           "--data", f"sim={shards}", "--config", "tiny", "--out", str(tmp_path), "--steps", "4",
+                           "--threads", "1"], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    state = ckpt.load(ckpt.latest_checkpoint(tmp_path))
+    assert state["step"] == 4 and sorted(state["data"]) == ["0", "1"]
+    # 4 steps x batch 2 per rank, each rank drawing from its own shard of 4 samples
+    assert all(pos["draws"] == 8 for pos in state["data"].values())
+    losses = read_losses(tmp_path)
+    assert sorted(losses) == [1, 2, 3, 4] and np.isfinite(list(losses.values())).all()

@@ -266,8 +266,12 @@ class Trainer:
         self._last_batch = batch
         with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
             loss = self.stage.loss(self.train_model, batch)
-        if not torch.isfinite(loss):
-            self._diverged(f"the loss is {loss.item()}")
+        logged = loss.detach().clone()
+        if self.dist.world_size > 1:  # every rank sees the mean, so all stop together on NaN
+            torch.distributed.all_reduce(logged)
+            logged /= self.dist.world_size
+        if not torch.isfinite(logged):
+            self._diverged(f"the loss is {logged.item()}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_norm)
@@ -276,7 +280,7 @@ class Trainer:
         self.optimizer.step()
         self.scheduler.step()
         self.step += 1
-        return float(loss.detach()), float(grad_norm)
+        return float(logged), float(grad_norm)
 
     @torch.no_grad()
     def eval_loss(self, samples: Sequence[Any], seed: int = 0) -> float:
