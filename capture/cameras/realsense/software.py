@@ -8,7 +8,7 @@ tests and demos exercise the real SDK path without a camera. (The recorder refus
 
 from __future__ import annotations
 
-import time
+import threading
 from pathlib import Path
 from typing import Sequence
 
@@ -21,6 +21,7 @@ from .camera import import_pyrealsense2
 
 STEREO_SENSOR = "Stereo Module"
 COLOR_SENSOR = "RGB Camera"
+DELIVERY_TIMEOUT_S = 30.0
 
 
 def _rs_intrinsics(rs, k: Intrinsics, width: int, height: int):
@@ -113,8 +114,17 @@ def write_recording(path: str | Path, frames: Sequence[Frame], *, fps: int = 30,
     rec_stereo, rec_color = sensors[STEREO_SENSOR], sensors[COLOR_SENSOR]
     rec_stereo.open([depth_p, ir1_p, ir2_p])
     rec_color.open(color_p)
-    rec_stereo.start(lambda _frame: None)
-    rec_color.start(lambda _frame: None)
+    delivered = {"count": 0}
+    expected = 4 * len(frames)
+    all_delivered = threading.Event()
+
+    def on_frame(_frame) -> None:  # frames reach this callback after passing the recorder
+        delivered["count"] += 1
+        if delivered["count"] >= expected:
+            all_delivered.set()
+
+    rec_stereo.start(on_frame)
+    rec_color.start(on_frame)
     try:
         for number, frame in enumerate(frames):
             timestamp = 1000.0 + number * 1000.0 / fps
@@ -130,7 +140,9 @@ def write_recording(path: str | Path, frames: Sequence[Frame], *, fps: int = 30,
                 if profile is depth_p:
                     sw.depth_units = units
                 sensor.on_video_frame(sw)
-        time.sleep(0.1)  # let the recorder's writer thread drain
+        if not all_delivered.wait(DELIVERY_TIMEOUT_S):
+            raise CaptureError(f"realsense recording {path}: only {delivered['count']} of {expected} frames "
+                               f"reached the recorder within {DELIVERY_TIMEOUT_S} s")
     finally:
         rec_stereo.stop(), rec_color.stop()
         rec_stereo.close(), rec_color.close()
