@@ -49,7 +49,9 @@ def _run(stage: str, data: list[str], config_name: str, out: Path, steps: Option
         if ray_workers > 0:
             import torch
 
-            run_with_ray_train(req, ray_workers, use_gpu=torch.cuda.is_available())
+            result = run_with_ray_train(req, ray_workers, use_gpu=torch.cuda.is_available())
+            typer.echo(f"{stage}: Ray Train finished on {ray_workers} worker(s); run folder {out.resolve()} "
+                       f"({'error: ' + str(result.error) if result.error else 'ok'})")
             return
         result = run_training(req)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as exc:

@@ -101,7 +101,20 @@ def run_with_ray_train(req: RunRequest, num_workers: int, use_gpu: bool):
     def worker(config: dict) -> None:
         run_training(RunRequest(**config))
 
+    # workers may start in another directory: hand them absolute paths
     request = {k: (str(v) if isinstance(v, Path) else v) for k, v in req.__dict__.items()}
+    request["out"] = str(Path(req.out).resolve())
+    request["data"] = [_absolute_data_arg(text) for text in req.data]
+    for key in ("init_backbone", "prior", "teacher"):
+        if request[key] and Path(request[key]).exists():
+            request[key] = str(Path(request[key]).resolve())
     trainer = TorchTrainer(worker, train_loop_config=request,
                            scaling_config=ScalingConfig(num_workers=num_workers, use_gpu=use_gpu))
     return trainer.fit()
+
+
+def _absolute_data_arg(text: str) -> str:
+    from .data.mixing import parse_data_arg
+
+    name, path = parse_data_arg(text)
+    return f"{name}={path.resolve()}"
