@@ -43,6 +43,36 @@ def choose_targets(built: BuiltScene, rng: np.random.Generator, hard_probability
     return hard if hard and rng.random() < hard_probability else built.targets
 
 
+def disparity_from_depth(depth: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
+    """GT disparity fx·B/Z in pixels; 0 where the depth is invalid."""
+    disparity = np.zeros_like(depth, dtype=np.float32)
+    hit = depth > 0
+    disparity[hit] = fx * baseline_m / depth[hit]
+    return disparity
+
+
+def renderer_info(config: RenderConfig) -> dict:
+    import bpy
+
+    from .passes import LIGHT_PATH_BOUNCES
+
+    return {"engine": "cycles", "device": "CPU", "blender": bpy.app.version_string, "spp": config.spp,
+            "denoising": False, "bounces": LIGHT_PATH_BOUNCES, "threads": config.threads_per_worker,
+            "resolution_rgb": list(config.resolution), "resolution_ir": list(config.ir_resolution),
+            "rgb_view_transform": "AgX", "ir_view_transform": "Standard",
+            "rgb_world_strength": RGB_WORLD_STRENGTH, "ir_world_strength": config.ir_ambient}
+
+
+@dataclass
+class PlacedRig:
+    rig: Rig
+    left_pose: np.ndarray            # camera-to-world of the left (= RGB) camera
+    pose_info: dict
+    camera: object                   # bpy camera object
+    projector: object                # bpy spot light object
+    projector_info: dict
+
+
 @dataclass
 class SampleReport:
     key: str
@@ -119,35 +149,39 @@ class BlenderSession:
                 bpy.data.node_groups.remove(group)
 
     # ----------------------------------------------------------------- one sample
-    def render(self, job: SampleJob, config: RenderConfig) -> SampleReport:
+    def _place_rig(self, built: BuiltScene, rng: np.random.Generator, config: RenderConfig) -> "PlacedRig":
+        """Sample the rig and a free-space pose; create the camera and the projector at the left eye."""
         import bpy
         from mathutils import Matrix
 
-        from .passes import LIGHT_PATH_BOUNCES, PassWriter, configure_cycles, render_still
         from .projector import add_projector, pattern_size, speckle_pattern
-        from .sgm import sensor_depth, upsample_nearest
-        from .writer import build_sample, write_rendered
 
-        started = time.perf_counter()
-        built = self.load(job, config)
-        self._remove_sample_objects()
-        seed = sample_seed(config.seed, job)
-        rng = np.random.default_rng(seed)
         rig = sample_rig(rng, config.rig)
-        scene = bpy.context.scene
-        depsgraph = bpy.context.evaluated_depsgraph_get()
-        sampler = PoseSampler(scene, depsgraph, min_view_depth_m=max(config.sgm.min_depth_m, 0.3))
+        sampler = PoseSampler(bpy.context.scene, bpy.context.evaluated_depsgraph_get(),
+                              min_view_depth_m=max(config.sgm.min_depth_m, 0.3))
         left_pose, pose_info = sampler.sample(rng, choose_targets(built, rng, config.hard_view_probability),
                                               config.rig, built.bounds, built.floor_z)
         camera = self._camera(rig)
-        ir_size = config.ir_resolution
-        pattern = speckle_pattern(rng, pattern_size(ir_size[0], config.speckle_dots_per_ir_pixel,
+        pattern = speckle_pattern(rng, pattern_size(config.ir_resolution[0], config.speckle_dots_per_ir_pixel,
                                                     PROJECTOR_CONE_OVER_FOV))
         power_w = projector_power(config.projector_power_w, pose_info["target_distance_m"])
         projector = add_projector(pattern, fov_rad=rig.horizontal_fov_rad(), cone_over_fov=PROJECTOR_CONE_OVER_FOV,
                                   power_w=power_w)
         projector.matrix_world = Matrix(left_pose.tolist())
         camera.matrix_world = Matrix(left_pose.tolist())
+        projector_info = {"type": "spot", "power_w": power_w, "shadow_soft_size": 0.0, "cast_shadows": True,
+                          "pattern_texels": int(pattern.shape[0]), "cone_over_fov": PROJECTOR_CONE_OVER_FOV,
+                          "position": "left camera"}
+        return PlacedRig(rig, left_pose, pose_info, camera, projector, projector_info)
+
+    def _render_passes(self, built: BuiltScene, placed: "PlacedRig", config: RenderConfig, seed: int):
+        """(rgb, ir_left, ir_right, seconds inside Cycles) of one placed rig."""
+        import bpy
+        from mathutils import Matrix
+
+        from .passes import PassWriter, configure_cycles, render_still
+
+        scene = bpy.context.scene
         configure_cycles(scene, spp=config.spp, threads=config.threads_per_worker, seed=seed)
         render_s = 0.0
         with tempfile.TemporaryDirectory(prefix="depthcur-render-") as tmp:
@@ -161,42 +195,47 @@ class BlenderSession:
                 return result
 
             # RGB: room lights, projector hidden
-            self._set_lighting(built, projector, ir=False, config=config)
+            self._set_lighting(built, placed.projector, ir=False, config=config)
             rgb = timed(resolution=config.resolution, prefix="rgb_", grey=False, want_passes=True, want_index=True)
             # IR pair: projector on, low ambient, Standard view transform, grey
-            self._set_lighting(built, projector, ir=True, config=config)
-            ir_left = timed(resolution=ir_size, prefix="irl_", grey=True, want_passes=True)
-            camera.matrix_world = Matrix(right_camera_pose(left_pose, rig.baseline_m).tolist())
-            ir_right = timed(resolution=ir_size, prefix="irr_", grey=True, want_passes=False)
+            self._set_lighting(built, placed.projector, ir=True, config=config)
+            ir_left = timed(resolution=config.ir_resolution, prefix="irl_", grey=True, want_passes=True)
+            placed.camera.matrix_world = Matrix(right_camera_pose(placed.left_pose, placed.rig.baseline_m).tolist())
+            ir_right = timed(resolution=config.ir_resolution, prefix="irr_", grey=True, want_passes=False)
+        return rgb, ir_left, ir_right, render_s
 
-        K_rgb = rig.intrinsics(*config.resolution)
-        K_ir = rig.intrinsics(*ir_size)
-        disparity_gt = np.zeros_like(ir_left.depth)
-        hit = ir_left.depth > 0
-        disparity_gt[hit] = K_ir.fx * rig.baseline_m / ir_left.depth[hit]
+    def render(self, job: SampleJob, config: RenderConfig) -> SampleReport:
+        from .sgm import sensor_depth, upsample_nearest
+        from .writer import build_sample, write_rendered
+
+        started = time.perf_counter()
+        built = self.load(job, config)
+        self._remove_sample_objects()
+        seed = sample_seed(config.seed, job)
+        rng = np.random.default_rng(seed)
+        placed = self._place_rig(built, rng, config)
+        rgb, ir_left, ir_right, render_s = self._render_passes(built, placed, config, seed)
+
+        rig = placed.rig
+        K_ir = rig.intrinsics(*config.ir_resolution)
         sgm = sensor_depth(ir_left.image, ir_right.image, fx_ir=K_ir.fx, baseline_m=rig.baseline_m,
                            config=config.sgm, rng=np.random.default_rng(seed + 1))
-        depth_raw = upsample_nearest(sgm.depth_ir, config.resolution)
         provenance = {
-            "renderer": {"engine": "cycles", "device": "CPU", "blender": bpy.app.version_string, "spp": config.spp,
-                         "denoising": False, "bounces": LIGHT_PATH_BOUNCES, "threads": config.threads_per_worker,
-                         "resolution_rgb": list(config.resolution), "resolution_ir": list(ir_size),
-                         "rgb_view_transform": "AgX", "ir_view_transform": "Standard",
-                         "rgb_world_strength": RGB_WORLD_STRENGTH, "ir_world_strength": config.ir_ambient},
+            "renderer": renderer_info(config),
             "seed": config.seed, "sample_seed": seed, "sample_index": job.sample_index,
             "scene": {"id": built.scene_id, "source": built.source, **built.info},
-            "rig": {**rig.to_dict(), "camera_to_world_left": left_pose.tolist(), **pose_info},
-            "projector": {"type": "spot", "power_w": power_w, "shadow_soft_size": 0.0,
-                          "cast_shadows": True, "pattern_texels": int(pattern.shape[0]),
-                          "cone_over_fov": PROJECTOR_CONE_OVER_FOV, "position": "left camera"},
+            "rig": {**rig.to_dict(), "camera_to_world_left": placed.left_pose.tolist(), **placed.pose_info},
+            "projector": placed.projector_info,
             "sgm": sgm.params,
             "instances": built.instance_table(),
             "host": platform.node(),
         }
         sample = build_sample(
             key=job.key, dataset=config.dataset, scene_id=built.scene_id, scene_category=built.scene_category,
-            rgb=rgb.image, depth_gt=rgb.depth, depth_raw=depth_raw, ir_left=ir_left.image, ir_right=ir_right.image,
-            disparity_gt=disparity_gt, instance_mask=rgb.object_index, K_rgb=K_rgb, K_ir=K_ir,
+            rgb=rgb.image, depth_gt=rgb.depth, depth_raw=upsample_nearest(sgm.depth_ir, config.resolution),
+            ir_left=ir_left.image, ir_right=ir_right.image,
+            disparity_gt=disparity_from_depth(ir_left.depth, K_ir.fx, rig.baseline_m),
+            instance_mask=rgb.object_index, K_rgb=rig.intrinsics(*config.resolution), K_ir=K_ir,
             baseline_m=rig.baseline_m, provenance=provenance,
             extra_stats={"sgm_valid_ratio_ir": float(np.mean(sgm.disparity > 0))})
         write_rendered(config.out, sample)
