@@ -245,3 +245,28 @@ def test_cli_record_and_bad_session(tmp_path):
     result = runner.invoke(app, ["capture", "record", "--device", f"replay:{folder}", "--out",
                                  str(tmp_path / "out"), "--session", "../../etc"])
     assert result.exit_code == 1 and "is not allowed" in result.output
+
+
+def test_rig_connect_failure_names_the_device_and_releases_the_others(tmp_path):
+    from depthcur.capture.rig import DeviceConfig
+
+    good = replay_folder(tmp_path / "good", n=1)
+    config = RigConfig(devices={"front": DeviceConfig(f"replay:{good}"),
+                                "side": DeviceConfig(f"replay:{tmp_path / 'missing'}")}, primary="front")
+    rig = Rig(config)
+    with pytest.raises(CaptureError, match="device side: replay: .*missing"):
+        rig.connect()
+    assert not rig.cameras["front"].is_connected
+
+
+def test_cli_record_reads_a_config_file(tmp_path):
+    from depthcur.cli import app
+
+    folder = replay_folder(tmp_path / "replay")
+    config = tmp_path / "record.yaml"
+    config.write_text(f"device: replay:{folder}\nframes: 2\nout: {tmp_path / 'out'}\nsession: from-yaml\n"
+                      f"category: hotel\nmin-free-mb: 0\n")
+    result = CliRunner().invoke(app, ["capture", "record", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    samples = scan_samples(tmp_path / "out" / "from-yaml").samples
+    assert len(samples) == 2 and read_sample(samples[0]).scene_category == "hotel"
