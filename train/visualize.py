@@ -26,6 +26,8 @@ def _input_panel(batch: dict[str, torch.Tensor], i: int, patch: int) -> np.ndarr
         sparse = torch.where(prompt[2] > 0, prompt[1], torch.zeros_like(prompt[1])).numpy()
         return sparse
     raw = batch["depth_raw"][i].numpy().copy()
+    if "depth_mask" not in batch:  # prompt-free student: no depth input at all
+        return np.full_like(raw, -1.0)
     if "depth_mask" in batch:
         h, w = raw.shape
         grid = batch["depth_mask"][i].numpy().reshape(h // patch, w // patch)
@@ -54,7 +56,19 @@ def preview_image(batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int
                                      _depth_tile(gt, lo, hi), err_img], axis=1))
     image = np.concatenate(tiles, axis=0)
     scale = max(1, 480 // image.shape[1] + 1) if image.shape[1] < 480 else 1
-    return cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
+    return np.concatenate([_header(image.shape[1], len(COLUMNS)), image], axis=0)
+
+
+COLUMNS = ("rgb", "depth input", "prediction", "target", "|error| (0.5 m)")
+
+
+def _header(width: int, columns: int) -> np.ndarray:
+    strip = np.full((18, width, 3), 255, np.uint8)
+    step = width / columns
+    for c, label in enumerate(COLUMNS):
+        cv2.putText(strip, label, (int(c * step) + 3, 13), cv2.FONT_HERSHEY_SIMPLEX, 0.4, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
 
 
 def write_preview(run_dir: Path, step: int, batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int) -> Path:
