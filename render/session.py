@@ -22,7 +22,7 @@ from .scenes import BuiltScene, build_procedural_room, load_scene_file
 
 #: the projector cone is this much wider than the camera's horizontal FOV (covers the corners)
 PROJECTOR_CONE_OVER_FOV = 1.35
-RGB_WORLD_STRENGTH = 0.3
+RGB_WORLD_STRENGTH = 0.15
 #: ``projector_power_w`` is the power for a target at this distance
 PROJECTOR_REFERENCE_DISTANCE_M = 2.0
 

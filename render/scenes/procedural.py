@@ -94,7 +94,7 @@ def _add_room_lights(rng, size: tuple[float, float, float]) -> list:
     lights = []
     for i in range(int(rng.integers(1, 3))):
         data = bpy.data.lights.new(f"room_light_{i}", type="AREA")
-        data.energy = float(rng.uniform(150, 400)) * size[0] * size[1] / 20
+        data.energy = float(rng.uniform(50, 150)) * size[0] * size[1] / 20
         data.size = float(rng.uniform(0.5, 1.5))
         obj = bpy.data.objects.new(data.name, data)
         obj.location = (rng.uniform(-size[0] / 4, size[0] / 4), rng.uniform(-size[1] / 4, size[1] / 4),
