@@ -75,7 +75,7 @@ def main() -> None:
                       device=str(device))
 
     # one batch kept aside for the bare forward/backward baseline
-    batch = {k: v.to(device) for k, v in stage.prepare(trainer._next_items(), np.random.default_rng(0)).items()}
+    batch = {k: v.to(device) for k, v in stage.prepare(trainer._produce_batch()[0], np.random.default_rng(0)).items()}
 
     def bare() -> None:
         with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=trainer.use_bf16):

@@ -100,7 +100,8 @@ def _run_cli(depthcur_cmd, args, **kw):
 
 def test_sigkill_then_resume_gives_the_same_losses(shards, tmp_path, depthcur_cmd):
     config = tmp_path / "tiny_ckpt4.yaml"
-    config.write_text("preset: tiny\nrun: {checkpoint_every: 4, steps: 24}\n")
+    # background prefetch on: the saved position must be what was consumed, not what was read ahead
+    config.write_text("preset: tiny\ndata: {prefetch_batches: 2}\nrun: {checkpoint_every: 4, steps: 24}\n")
     # the WebDataset spelling this time (the other tests read the Parquet one)
     wds = sorted((shards / "webdataset").glob("*.tar"))
     assert len(wds) == 2

@@ -64,6 +64,9 @@ class DataConfig:
     #: per-dataset mixing weights by Sample.dataset; unnamed datasets get weight 1
     weights: dict[str, float] = field(default_factory=dict)
     shuffle: bool = True
+    #: batches decoded and augmented ahead in a background thread (0 = in the training thread;
+    #: -1 = auto: 2 on CUDA, 0 on CPU where the thread would compete with the model for cores)
+    prefetch_batches: int = -1
     crop_scale: tuple[float, float] = (0.5, 1.0)
     flip_prob: float = 0.5
     color_jitter: float = 0.2

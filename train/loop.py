@@ -145,6 +145,50 @@ def read_losses(run_dir: Path) -> dict[int, float]:
         return {int(r["step"]): float(r["loss"]) for r in csv.DictReader(fh)}
 
 
+class BatchPrefetcher:
+    """Decodes and augments the next batches in a background thread (decoding and OpenCV
+    release the GIL). A single producer keeps the order, so runs stay exactly reproducible."""
+
+    _DONE = object()
+
+    def __init__(self, produce, depth: int):
+        import queue
+        import threading
+
+        self._produce = produce
+        self._queue: "queue.Queue" = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._work, name="depthcur-prefetch", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        import queue
+
+        while not self._stop.is_set():
+            try:
+                item = (self._produce(), None)
+            except BaseException as exc:  # handed to the training thread, which re-raises it
+                item = (None, exc)
+            while not self._stop.is_set():
+                try:
+                    self._queue.put(item, timeout=0.1)
+                    break
+                except queue.Full:
+                    continue
+            if item[1] is not None:
+                return
+
+    def get(self):
+        batch, error = self._queue.get()
+        if error is not None:
+            raise error
+        return batch
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
 class Trainer:
     def __init__(self, stage: Stage, cfg: TrainConfig, streams: Sequence[Stream], run_dir: Path, *,
                  resume: bool = False, init_backbone: str | None = None, device: str | None = None):
@@ -173,6 +217,8 @@ class Trainer:
             self.train_model = nn.parallel.DistributedDataParallel(
                 self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
         self.stream = MixedStream(streams, seed=cfg.run.seed + 1000 * self.dist.rank, position=position)
+        self._consumed_position = position.to_dict()  # what the optimiser has seen (not what is prefetched)
+        self._prefetcher: BatchPrefetcher | None = None
         self.streams = streams
         if self.dist.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -208,7 +254,7 @@ class Trainer:
         return MixPosition.from_dict(ranks[key])
 
     def _gather_positions(self) -> dict[str, Any]:
-        mine = self.stream.position.to_dict()
+        mine = self._consumed_position
         if self.dist.world_size == 1:
             return {"0": mine}
         gathered: list[Any] = [None] * self.dist.world_size
@@ -242,22 +288,37 @@ class Trainer:
         cpu = {k: v.detach().float().cpu() if v.is_floating_point() else v.cpu() for k, v in batch.items()}
         write_preview(self.run_dir, self.step, cpu, pred.float().cpu(), self.cfg.model.patch_size)
 
-    def _next_items(self) -> list:
-        """One batch of augmented items; samples that fail are skipped and counted."""
+    def _produce_batch(self) -> tuple[list, dict[str, Any]]:
+        """One batch of augmented items and the stream position just after it; samples that
+        fail are skipped and counted."""
         items = []
         crop = self.cfg.crop
         while len(items) < self.cfg.data.batch_size:
             draw, sample = next(self.stream)
             try:
-                items.append(augment_sample(sample, self.cfg.data, crop, np.random.default_rng([self.cfg.run.seed, 11, draw])))
+                items.append(augment_sample(sample, self.cfg.data, crop,
+                                            np.random.default_rng([self.cfg.run.seed, 11, draw])))
             except (ValueError, KeyError, TypeError) as exc:
                 self.stream.position.skipped += 1
                 log.warning("skipping sample %s (%d skipped so far): %s", getattr(sample, "key", "?"),
                             self.stream.position.skipped, exc)
+        return items, self.stream.position.to_dict()
+
+    def _next_items(self) -> list:
+        depth = self.cfg.data.prefetch_batches
+        if depth < 0:
+            depth = 2 if self.device.type == "cuda" else 0
+        if depth == 0:
+            items, position = self._produce_batch()
+        else:
+            if self._prefetcher is None:
+                self._prefetcher = BatchPrefetcher(self._produce_batch, depth)
+            items, position = self._prefetcher.get()
+        self._consumed_position = position
         return items
 
     def _skipped(self) -> int:
-        return self.stream.position.skipped + sum(s.skipped_counter() for s in self.streams)
+        return int(self._consumed_position.get("skipped", 0)) + sum(s.skipped_counter() for s in self.streams)
 
     def train_step(self) -> tuple[float, float]:
         self.model.train()
@@ -320,6 +381,9 @@ class Trainer:
                     advance(1)
         finally:
             metrics.close()
+            if self._prefetcher is not None:
+                self._prefetcher.close()
+                self._prefetcher = None
             if self.dist.is_main:
                 from .visualize import write_loss_curve
 
