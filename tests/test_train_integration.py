@@ -221,3 +221,25 @@ def test_torchrun_ddp_two_cpu_processes(shards, tmp_path):
     assert all(pos["draws"] == 8 for pos in state["data"].values())
     losses = read_losses(tmp_path)
     assert sorted(losses) == [1, 2, 3, 4] and np.isfinite(list(losses.values())).all()
+
+
+def test_resume_refuses_a_changed_config_and_ignores_partial_checkpoints(tmp_path):
+    from depthcur.train import checkpoint as ckpt
+    from depthcur.train.config import ConfigError
+
+    cfg = load_config("tiny")
+    cfg.run.steps, cfg.run.checkpoint_every = 2, 2
+    stream = [memory_stream("sim", samples(2))]
+    Trainer(MDMStage(cfg), cfg, stream, tmp_path).run()
+    # a crash mid-write leaves only a hidden temporary file, never a checkpoint
+    (tmp_path / "checkpoints" / ".step_00000004.pt.123.tmp").write_bytes(b"half a checkpoint")
+    assert [step for step, _ in ckpt.list_checkpoints(tmp_path)] == [2]
+    with pytest.raises(FileExistsError, match="--resume"):
+        Trainer(MDMStage(cfg), cfg, stream, tmp_path)
+    changed = load_config("tiny")
+    changed.optim.lr_head = 1.0
+    with pytest.raises(ConfigError, match="optim.lr_head"):
+        Trainer(MDMStage(changed), changed, stream, tmp_path, resume=True)
+    longer = load_config("tiny")
+    longer.run.steps, longer.run.checkpoint_every = 3, 2
+    assert Trainer(MDMStage(longer), longer, stream, tmp_path, resume=True).run().step == 3
