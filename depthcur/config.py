@@ -52,7 +52,7 @@ def _option_names(command) -> dict[str, str]:
     return names
 
 
-def _apply_config(ctx: typer.Context, _param, value: Optional[Path]) -> Optional[Path]:
+def apply_config_file(ctx: typer.Context, _param, value: Optional[Path]) -> Optional[Path]:
     if value is None:
         return value
     data = read_config_file(value)
@@ -80,5 +80,5 @@ def _apply_config(ctx: typer.Context, _param, value: Optional[Path]) -> Optional
 ConfigOption = Annotated[
     Optional[Path],
     typer.Option("--config", help="YAML or TOML file of option values; flags override it.",
-                 is_eager=True, callback=_apply_config, exists=False),
+                 is_eager=True, callback=apply_config_file, exists=False),
 ]

@@ -12,12 +12,12 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from depthcur.config import _apply_config
+from depthcur.config import apply_config_file
 
 OptionsFile = Annotated[
     Optional[Path],
     typer.Option("--options", help="YAML or TOML file of values for these flags; flags override it.",
-                 is_eager=True, callback=_apply_config, exists=False),
+                 is_eager=True, callback=apply_config_file, exists=False),
 ]
 DataOpt = Annotated[List[str], typer.Option("--data", help="Shard file or folder, optionally NAME=PATH "
                                                            "(NAME keys data.weights). Repeat to mix datasets.")]
