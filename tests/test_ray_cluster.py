@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,18 +228,24 @@ def test_ray_keeps_loopback_addresses_other_than_127_0_0_1():
 @pytest.mark.blender
 def test_cluster_render_and_shards_equal_a_local_run(cluster, tmp_path):
     scenes, samples = 2, 2
+
+    def local_run() -> None:
+        depthcur(*render_args(scenes, samples, tmp_path / "raw_local", workers=2))
+        depthcur("build-shards", "--in", str(tmp_path / "raw_local"), "--out", str(tmp_path / "shards_local"),
+                 "--samples-per-shard", "2")
+
     before = {name: task_logs_on(cluster.worker_temp_dir, name) for name in ("_render_item", "Map(write_shard)")}
-    depthcur(*render_args(scenes, samples, tmp_path / "raw_cluster", workers=3), "--ray-address", cluster.address,
-             env=cluster.env)
-    depthcur("build-shards", "--in", str(tmp_path / "raw_cluster"), "--out", str(tmp_path / "shards_cluster"),
-             "--samples-per-shard", "2", "--ray-address", cluster.address, env=cluster.env)
+    # the local run is independent of the cluster: overlap it with the cluster run (both mostly start-up waits)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        local = pool.submit(local_run)
+        depthcur(*render_args(scenes, samples, tmp_path / "raw_cluster", workers=3), "--ray-address",
+                 cluster.address, env=cluster.env)
+        depthcur("build-shards", "--in", str(tmp_path / "raw_cluster"), "--out", str(tmp_path / "shards_cluster"),
+                 "--samples-per-shard", "2", "--ray-address", cluster.address, env=cluster.env)
+        local.result()
     ran_on_worker = {name: task_logs_on(cluster.worker_temp_dir, name) - before[name] for name in before}
     assert ran_on_worker["_render_item"], "no render task ran on the second node"
     assert ran_on_worker["Map(write_shard)"], "no build-shards task ran on the second node"
-
-    depthcur(*render_args(scenes, samples, tmp_path / "raw_local", workers=2))
-    depthcur("build-shards", "--in", str(tmp_path / "raw_local"), "--out", str(tmp_path / "shards_local"),
-             "--samples-per-shard", "2")
 
     cluster_shards, local_shards = shard_samples(tmp_path / "shards_cluster"), shard_samples(tmp_path / "shards_local")
     for fmt in ("parquet", "webdataset"):
