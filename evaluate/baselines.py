@@ -2,14 +2,13 @@
 
 ``raw-depth`` returns the input depth unchanged (holes stay holes, so it is scored on
 coverage as well as precision), ``fill-nearest`` copies the nearest valid input pixel into
-every hole, ``inpaint`` runs OpenCV's Telea inpainting over the holes.
+every hole, ``inpaint`` interpolates the holes with a push-pull pyramid.
 """
 
 from __future__ import annotations
 
 from typing import Protocol
 
-import cv2
 import numpy as np
 from scipy import ndimage
 
@@ -45,29 +44,6 @@ class FillNearest:
         return depth[rows, cols]
 
 
-def push_pull_fill(depth: np.ndarray) -> np.ndarray:
-    """Fill holes from a pyramid of valid-weighted 2×2 means (pull), then upsample the
-    coarse estimate bilinearly into the holes level by level (push). Valid pixels are
-    kept exactly; large holes get a smooth interpolation instead of a flat copy."""
-    values = np.where(depth > 0, depth, 0).astype(np.float64)
-    weights = (depth > 0).astype(np.float64)
-    pyramid = [(values, weights)]
-    while (weights == 0).any() and min(weights.shape) > 1:
-        h, w = weights.shape
-        pad = ((0, h % 2), (0, w % 2))
-        values, weights = np.pad(values, pad), np.pad(weights, pad)
-        shape = (values.shape[0] // 2, 2, values.shape[1] // 2, 2)
-        values, weights = values.reshape(shape).sum(axis=(1, 3)), weights.reshape(shape).sum(axis=(1, 3))
-        pyramid.append((values, weights))
-    values, weights = pyramid[-1]
-    filled = np.divide(values, weights, out=np.zeros_like(values), where=weights > 0)
-    for values, weights in reversed(pyramid[:-1]):
-        h, w = weights.shape
-        up = cv2.resize(filled, (2 * filled.shape[1], 2 * filled.shape[0]), interpolation=cv2.INTER_LINEAR)[:h, :w]
-        filled = np.where(weights > 0, np.divide(values, weights, out=np.zeros_like(values), where=weights > 0), up)
-    return filled.astype(np.float32)
-
-
 class Inpaint:
     """Classical depth inpainting by push-pull pyramid interpolation.
 
@@ -80,10 +56,15 @@ class Inpaint:
     stage = "baseline"
 
     def predict(self, rgb, depth_raw, K, prompt=None) -> np.ndarray:
+        import torch
+
+        from depthcur.train.models.depth_prior import push_pull_fill   # the MDM depth prior's fill
+
         depth = np.asarray(depth_raw, dtype=np.float32)
         if not (depth > 0).any():
             return depth.copy()
-        return push_pull_fill(depth)
+        tensor = torch.from_numpy(depth)[None]
+        return push_pull_fill(tensor, tensor > 0)[0].numpy()
 
 
 BASELINES = {cls.name: cls for cls in (RawDepth, FillNearest, Inpaint)}

@@ -23,7 +23,10 @@ COLUMNS = [("samples", "n", "{:d}"), ("absrel", "AbsRel ↓", "{:.4f}"), ("rmse"
            ("mae", "MAE [m] ↓", "{:.4f}"), ("log10", "log10 ↓", "{:.4f}"), ("delta1", "δ1 ↑", "{:.3f}"),
            ("delta2", "δ2 ↑", "{:.3f}"), ("delta3", "δ3 ↑", "{:.3f}"), ("irmse", "iRMSE [1/km] ↓", "{:.2f}"),
            ("boundary_f1", "boundary F1 ↑", "{:.3f}"), ("coverage", "coverage ↑", "{:.1%}"),
-           ("epe", "EPE [px] ↓", "{:.3f}"), ("bad2", "bad-2.0 ↓", "{:.1%}"), ("density", "density ↑", "{:.1%}")]
+           ("epe", "EPE [px] ↓", "{:.3f}"), ("bad2", "bad-2.0 ↓", "{:.1%}"), ("density", "density ↑", "{:.1%}"),
+           ("missed_absrel", "missed AbsRel ↓", "{:.4f}"), ("missed_delta1", "missed δ1 ↑", "{:.3f}"),
+           ("missed_coverage", "missed coverage ↑", "{:.1%}")]
+COVERAGE_KEYS = ("coverage", "density", "missed_coverage")
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
@@ -44,7 +47,7 @@ def _fmt(value: Any, pattern: str) -> str:
 
 
 def _best_models(rows: list[dict], key: str) -> set[str]:
-    higher = key in ("delta1", "delta2", "delta3", "boundary_f1", "coverage", "density")
+    higher = key in ("delta1", "delta2", "delta3", "boundary_f1", "missed_delta1") or key in COVERAGE_KEYS
     values = [(r[key], r["model"]) for r in rows if r.get(key) is not None]
     if not values:
         return set()
@@ -55,14 +58,14 @@ def _best_models(rows: list[dict], key: str) -> set[str]:
 def metrics_table(rows: list[dict]) -> str:
     columns = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
     best = {key: _best_models(rows, key) for key, _, _ in columns if key != "samples"}
-    head = "".join(f"<th{' class=cov' if k in ('coverage', 'density') else ''}>{html.escape(t)}</th>"
+    head = "".join(f"<th{' class=cov' if k in COVERAGE_KEYS else ''}>{html.escape(t)}</th>"
                    for k, t, _ in columns)
     body = []
     for row in rows:
         cells = []
         for key, _, pattern in columns:
             classes = [c for c, on in (("best", row["model"] in best.get(key, ())),
-                                       ("cov", key in ("coverage", "density"))) if on]
+                                       ("cov", key in COVERAGE_KEYS)) if on]
             cls = f" class='{' '.join(classes)}'" if classes else ""
             cells.append(f"<td{cls}>{_fmt(row.get(key), pattern)}</td>")
         baseline = " class='baseline'" if row["model"] == "raw-depth" else ""
@@ -156,7 +159,8 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
                 f"seed {config['seed']} · {len({r['key'] for r in records})} samples</p>",
                 "<p class='note'>raw-depth (the camera's own depth, holes kept) is always the first row (shaded). "
                 "Precision columns use the pixels a model predicts; coverage (blue) is the share of valid GT "
-                "pixels it predicts at all. Bold = best in column.</p>"]
+                "pixels it predicts at all. <em>missed</em> columns use only the valid GT pixels the input depth "
+                "did not have (sensor holes, masked blocks): where completion is judged. Bold = best in column.</p>"]
     ratios: dict[str, list[float]] = defaultdict(list)
     for rec in records:
         if rec["model"] == "raw-depth":

@@ -21,10 +21,10 @@ import numpy as np
 from depthcur.progress import get_logger, progress_task
 from depthcur.schemas import Sample, write_json_atomic
 
-from .align import ALIGNMENTS
+from .align import ALIGNMENTS, apply_alignment
 from .baselines import Predictor, load_model
 from .data import count_samples, iter_samples
-from .metrics import (DEPTH_METRICS, EvalInputError, compute, depth_to_disparity,
+from .metrics import (DEPTH_METRICS, EvalInputError, check_maps, compute, depth_errors, depth_to_disparity,
                       scale_invariant_boundary_f1, stereo_metrics)
 from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
                         protocol_rng)
@@ -34,7 +34,10 @@ FDE_REGIONS = ("foreground", "boundary", "global")
 FDE_METRICS = ("absrel", "rmse", "delta1", "coverage")
 #: boundary F1 needs a dense evaluation mask; sparse-pixel protocols (depthlm) skip it
 DENSE_EVAL_FRACTION = 0.5
-SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad2", "density", "mask_ratio")
+#: metrics on the pixels the input depth did not have (the sensor's holes, the masked blocks)
+MISSED_METRICS = ("absrel", "rmse", "delta1", "coverage")
+SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad2", "density", "mask_ratio") + \
+    tuple(f"missed_{name}" for name in MISSED_METRICS)
 
 
 @dataclass
@@ -107,8 +110,28 @@ def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: s
     return stereo_metrics(disparity, sample.disparity_gt, where=where)
 
 
+def missed_input_scores(pred: np.ndarray, case: ProtocolCase, align: str, where: str) -> dict[str, float]:
+    """``missed_*`` metrics on the evaluated pixels where the input depth is missing.
+
+    This is where completion is judged: a model that copies its input is only scored on
+    coverage there. The alignment is fitted on all evaluated pixels, as for the main metrics.
+    """
+    pred, gt, gt_valid = check_maps(pred, case.gt, case.eval_mask, where=where)
+    missed = gt_valid & ~(np.asarray(case.depth_in) > 0)
+    if not missed.any():
+        return {}
+    evaluated = gt_valid & (pred > 0)
+    aligned, _ = apply_alignment(pred, gt, evaluated, align) if evaluated.any() else (pred, {})
+    hit = missed & (aligned > 0)
+    result = {"missed_coverage": float(hit.sum()) / float(missed.sum())}
+    errors = depth_errors(aligned[hit], gt[hit]) if hit.any() else {name: math.nan for name in DEPTH_METRICS}
+    result.update({f"missed_{name}": errors[name] for name in MISSED_METRICS if name != "coverage"})
+    return result
+
+
 def score(pred: np.ndarray, case: ProtocolCase, sample: Sample, align: str, where: str) -> dict[str, Any]:
     result: dict[str, Any] = compute(pred, case.gt, case.eval_mask, align, where=where)
+    result.update(missed_input_scores(pred, case, align, where))
     if case.eval_mask.mean() >= DENSE_EVAL_FRACTION * (case.gt > 0).mean():
         result["boundary_f1"] = scale_invariant_boundary_f1(pred, case.gt, case.eval_mask)
     result.update(stereo_scores(pred, sample, case, where))

@@ -189,3 +189,34 @@ def test_protocols_a_sample_cannot_serve_are_skipped_with_the_reason(tmp_path, s
     assert rows(result, "fde", "synthA")["fill-nearest"]["samples"] == 1
     assert rows(result, "raw", "synthA")["fill-nearest"]["samples"] == 2
     assert "1 sample(s) skipped" in report.read_text()
+
+
+def test_missed_metrics_score_only_the_pixels_the_input_lacked(samples):
+    from depthcur.evaluate.protocols import make_case, protocol_rng
+    from depthcur.evaluate.runner import missed_input_scores
+
+    sample = samples[0]
+    case = make_case(sample, "raw", protocol_rng(0, sample.key, "raw"))
+    holes = (case.gt > 0) & ~(case.depth_in > 0)
+    assert 0 < holes.mean() < 1
+    # exact on the holes, 30 % too far where the sensor had depth: the missed metrics see only the holes
+    pred = case.gt * 1.3
+    pred[holes] = case.gt[holes]
+    scores = missed_input_scores(pred, case, "none", "test")
+    assert scores["missed_absrel"] == pytest.approx(0, abs=1e-6) and scores["missed_coverage"] == 1.0
+    pred = case.gt.copy()
+    pred[holes] *= 1.5
+    assert missed_input_scores(pred, case, "none", "test")["missed_absrel"] == pytest.approx(0.5, rel=1e-5)
+    # a model that copies its input covers none of them
+    copied = missed_input_scores(case.depth_in, case, "none", "test")
+    assert copied["missed_coverage"] == 0 and math.isnan(copied["missed_absrel"])
+
+
+def test_summary_reports_missed_metrics_per_model(evaluated):
+    _, result, report = evaluated
+    raw = rows(result, "raw")
+    assert raw["raw-depth"]["missed_coverage"] == 0 and raw["raw-depth"].get("missed_absrel") is None
+    assert raw["fill-nearest"]["missed_coverage"] == 1.0 and raw["fill-nearest"]["missed_absrel"] > 0
+    # the fill is exact where the sensor had depth, so all of its error sits in the holes
+    assert raw["fill-nearest"]["missed_absrel"] > raw["fill-nearest"]["absrel"]
+    assert "missed AbsRel" in report.read_text()

@@ -224,6 +224,42 @@ def test_mdm_net_any_size_and_monocular():
     assert net(rgb).shape == (2, 70, 98)
 
 
+def test_push_pull_fill_keeps_valid_pixels_and_interpolates_holes():
+    from depthcur.train.models.depth_prior import push_pull_fill
+
+    ys, xs = torch.meshgrid(torch.arange(40.0), torch.arange(60.0), indexing="ij")
+    ramp = (1.0 + 0.05 * xs + 0.02 * ys)[None]
+    valid = torch.rand(1, 40, 60, generator=torch.Generator().manual_seed(0)) < 0.3
+    valid[:, 10:30, 20:45] = False                       # one big hole in the middle
+    filled = push_pull_fill(ramp, valid)
+    assert torch.equal(filled[valid], ramp[valid])
+    hole = ~valid
+    # a smooth interpolation of a plane: 10x closer than the mean of the valid pixels
+    constant_error = (ramp[hole] - ramp[valid].mean()).abs().mean()
+    assert (filled[hole] - ramp[hole]).abs().mean() < 0.1 * constant_error
+    assert torch.equal(push_pull_fill(ramp, torch.zeros_like(valid)), torch.zeros_like(ramp))
+
+
+def test_mdm_with_fill_prior_starts_as_the_classical_fill_of_what_it_sees():
+    from depthcur.train.models.depth_prior import visible_depth
+
+    cfg = load_config("tiny").model
+    torch.manual_seed(0)
+    net = MDMNet(cfg.backbone_spec(), cfg.decoder_channels, depth_prior="fill").eval()
+    depth = torch.from_numpy(smooth_field(42, 56, 1))[None]
+    depth[:, :, :10] = 0                                   # a stereo-style invalid strip
+    mask = torch.zeros(1, 12, dtype=torch.bool)
+    mask[0, 5] = True                                      # one depth token hidden from the model
+    out = net(torch.rand(1, 3, 42, 56), depth, mask)
+    seen = visible_depth(depth, mask, 14)
+    assert (seen[0, 14:28, 14:28] == 0).all() and (seen[0, :14, 14:28] > 0).all()
+    # residual head starts at zero: visible pixels come back exactly, the rest is the fill
+    torch.testing.assert_close(out[seen > 0], depth[seen > 0], rtol=1e-5, atol=1e-5)
+    assert (out[0, :, :10] > 0).all() and ((out[0, :, :10] - depth[0, :, 10:11]).abs() < 1.0).all()
+    monocular = net(torch.rand(1, 3, 42, 56))
+    torch.testing.assert_close(monocular, torch.full_like(monocular, math.exp(0.7)))
+
+
 # ---------------------------------------------------------------- config and schedule
 
 def test_config_files_validate_and_name_the_problem(tmp_path):

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from pathlib import Path
 from typing import Any
 
+from .models.depth_prior import DEPTH_PRIORS
 from .models.vit import BackboneSpec
 
 
@@ -39,6 +40,8 @@ class ModelConfig:
     dpt_features: int = 128
     prompt_width: int = 0            # prompt-injection branch width (0 = dpt_features)
     prompt_blocks: int = 3           # residual blocks per scale in the prompt branch
+    #: MDM output: "none" = log depth directly (paper); "fill"/"median" = residual over the visible depth
+    depth_prior: str = "none"
 
     def backbone_spec(self) -> BackboneSpec:
         return BackboneSpec(self.embed_dim, self.depth, self.num_heads, self.mlp_ratio, self.patch_size,
@@ -129,6 +132,7 @@ class TrainConfig:
             (m.embed_dim % m.num_heads == 0, "model.embed_dim must be divisible by model.num_heads"),
             (m.depth >= 1, "model.depth must be >= 1"),
             (m.patch_size == 14, "model.patch_size must be 14 (DINOv2)"),
+            (m.depth_prior in DEPTH_PRIORS, f"model.depth_prior must be one of {', '.join(DEPTH_PRIORS)}"),
             (len(m.decoder_channels) == 5, "model.decoder_channels needs 5 entries (4 x2 stages = 16x)"),
             (o.lr_backbone > 0 and o.lr_head > 0, "optim learning rates must be positive"),
             (0 <= o.betas[0] < 1 and 0 <= o.betas[1] < 1, "optim.betas must be in [0, 1)"),

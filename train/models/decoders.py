@@ -44,7 +44,7 @@ class ConvStackDecoder(nn.Module):
     token grid, UV encodings concatenated at each scale -> log-depth head -> resize to input."""
 
     def __init__(self, embed_dim: int, channels: tuple[int, ...] = (256, 128, 64, 32, 32),
-                 blocks_per_stage: int = 1):
+                 blocks_per_stage: int = 1, log_depth_bias: float = 0.7):
         super().__init__()
         self.project = nn.Conv2d(embed_dim + 2, channels[0], 1)
         self.stages = nn.ModuleList()
@@ -56,10 +56,12 @@ class ConvStackDecoder(nn.Module):
         self.head = nn.Sequential(ResidualConvBlock(channels[-1]), nn.ReLU(),
                                   nn.Conv2d(channels[-1], 1, 3, padding=1))
         nn.init.zeros_(self.head[-1].weight)
-        nn.init.constant_(self.head[-1].bias, 0.7)  # exp(0.7) ~ 2 m, a sensible indoor start
+        # exp(0.7) ~ 2 m is a sensible indoor start; 0 when the output is a residual over a prior
+        nn.init.constant_(self.head[-1].bias, log_depth_bias)
 
     def forward(self, tokens: torch.Tensor, cls_token: torch.Tensor, grid: tuple[int, int],
-                out_size: tuple[int, int]) -> torch.Tensor:
+                out_size: tuple[int, int], log_prior: torch.Tensor | None = None) -> torch.Tensor:
+        """Metric depth (B, H, W); ``log_prior`` (B, 1, H, W) is added to the predicted log depth."""
         b, _, c = tokens.shape
         gh, gw = grid
         aspect = out_size[1] / out_size[0]
@@ -70,6 +72,8 @@ class ConvStackDecoder(nn.Module):
             x = fuse(torch.cat([x, uv_grid(x.shape[2], x.shape[3], aspect, x).expand(b, -1, -1, -1)], 1))
         log_depth = self.head(x)
         log_depth = F.interpolate(log_depth, size=out_size, mode="bilinear", align_corners=False)
+        if log_prior is not None:
+            log_depth = log_depth + log_prior
         return log_depth_to_metric(log_depth)[:, 0]
 
 

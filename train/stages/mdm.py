@@ -17,7 +17,7 @@ class MDMStage(Stage):
 
     def build_model(self) -> MDMNet:
         m = self.cfg.model
-        return MDMNet(m.backbone_spec(), m.decoder_channels)
+        return MDMNet(m.backbone_spec(), m.decoder_channels, m.depth_prior)
 
     def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = collate(items)
