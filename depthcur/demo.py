@@ -31,19 +31,41 @@ class DemoSize:
     mdm_steps: int
     prompt_steps: int
     distill_steps: int
+    #: MDM training crop (H, W); the tiny preset's 56x70 is too coarse to complete holes
+    mdm_crop: tuple[int, int]
 
 
 SIZES = {
     "quick": DemoSize(train_scenes=3, test_scenes=2, samples_per_scene=2, resolution="160x120", spp=8,
-                      mdm_steps=60, prompt_steps=30, distill_steps=30),
-    "full": DemoSize(train_scenes=8, test_scenes=3, samples_per_scene=3, resolution="320x240", spp=16,
-                     mdm_steps=300, prompt_steps=120, distill_steps=120),
+                      mdm_steps=300, prompt_steps=30, distill_steps=30, mdm_crop=(84, 112)),
+    "full": DemoSize(train_scenes=8, test_scenes=3, samples_per_scene=3, resolution="320x240", spp=8,
+                     mdm_steps=600, prompt_steps=120, distill_steps=120, mdm_crop=(112, 154)),
 }
 PROTOCOLS = "raw,block-mask:medium,points:100"
+HEADLINE_PROTOCOL = "raw"
+HEADLINE_COLUMNS = ("absrel", "delta1", "coverage", "missed_absrel", "missed_delta1", "missed_coverage")
+
+
+def mdm_config(size: DemoSize) -> dict:
+    """The demo's MDM config: the tiny preset, a residual over the visible depth, a larger crop."""
+    return {"preset": "tiny", "model": {"depth_prior": "fill"}, "data": {"crop": list(size.mdm_crop)}}
+
+
+def write_configs(out: Path, size: DemoSize) -> dict[str, Path]:
+    """Config files the training steps name with ``--config``, kept in the output for people to read."""
+    import yaml
+
+    from depthcur.schemas import write_bytes_atomic
+
+    path = out / "configs" / "mdm.yaml"
+    text = yaml.safe_dump(mdm_config(size), sort_keys=False)
+    if not path.is_file() or path.read_text() != text:
+        write_bytes_atomic(path, text.encode())
+    return {"mdm": path}
 
 
 def steps(out: Path, size: DemoSize) -> list[tuple[str, list[str]]]:
-    """(name, argv) of every step, in order."""
+    """(name, argv) of every step, in order (training configs are under ``out/configs``)."""
     render_common = ["--samples-per-scene", str(size.samples_per_scene), "--resolution", size.resolution,
                      "--spp", str(size.spp)]
     runs = out / "train"
@@ -68,7 +90,8 @@ def steps(out: Path, size: DemoSize) -> list[tuple[str, list[str]]]:
         ("shards_test", ["build-shards", "--in", str(out / "render/test"), "--out", str(out / "shards/test"),
                          "--samples-per-shard", "4"]),
         ("train_mdm", ["train", "mdm", "--data", str(out / "shards/train"), "--data", str(out / "shards/stereo"),
-                       "--config", "tiny", "--steps", str(size.mdm_steps), "--out", str(runs / "mdm")]),
+                       "--config", str(out / "configs/mdm.yaml"), "--steps", str(size.mdm_steps),
+                       "--out", str(runs / "mdm")]),
         ("train_prompt", ["train", "prompt", "--data", str(out / "shards/train"), "--data",
                           str(out / "shards/virtual_lidar"), "--config", "tiny", "--steps", str(size.prompt_steps),
                           "--prior", str(runs / "mdm"), "--out", str(runs / "prompt")]),
@@ -88,6 +111,16 @@ def resume_flag(argv: list[str]) -> list[str]:
     run = Path(argv[argv.index("--out") + 1])
     checkpoints = run / "checkpoints"
     return ["--resume"] if checkpoints.is_dir() and any(checkpoints.iterdir()) else []
+
+
+def step_inputs(argv: list[str]) -> dict:
+    """What a finished step's marker must match: its argv and the text of its config file."""
+    inputs: dict = {"argv": argv}
+    if "--config" in argv:
+        config = Path(argv[argv.index("--config") + 1])
+        if config.is_file():
+            inputs["config"] = config.read_text()
+    return inputs
 
 
 def run_step(argv: list[str]) -> int:
@@ -111,11 +144,13 @@ def run_demo(out: Path, size_name: str = "quick") -> Path:
     size = SIZES[size_name]
     marks = out / ".steps"
     marks.mkdir(parents=True, exist_ok=True)
+    write_configs(out, size)
     plan = steps(out, size)
     timings: dict[str, float] = {}
     for index, (name, argv) in enumerate(plan, 1):
         mark = marks / f"{name}.json"
-        if mark.exists() and json.loads(mark.read_text()).get("argv") == argv:
+        inputs = step_inputs(argv)
+        if mark.exists() and json.loads(mark.read_text()).get("inputs") == inputs:
             console.print(f"[dim]demo {index}/{len(plan)} {name}: done in an earlier run, skipped[/dim]")
             timings[name] = json.loads(mark.read_text())["seconds"]
             continue
@@ -127,7 +162,7 @@ def run_demo(out: Path, size_name: str = "quick") -> Path:
         timings[name] = time.perf_counter() - started
         from depthcur.schemas import write_json_atomic
 
-        write_json_atomic(mark, {"argv": argv, "seconds": timings[name]})
+        write_json_atomic(mark, {"inputs": inputs, "seconds": timings[name]})
     return write_demo_report(out, plan, timings)
 
 
@@ -157,6 +192,7 @@ def write_demo_report(out: Path, plan: list[tuple[str, list[str]]], timings: dic
         _picture(out, "render/train/gallery.png", "render: RGB, perfect depth, IR pair, GT disparity, SGM depth"),
         _picture(out, "render/train/mask_ratio_hist.png", "render: mask-ratio histogram"),
     ])
+    completion = _completion_pictures(out, metrics)
     links = "".join([
         _link(out, "render/train/render_report.json", "render report (train scenes)"),
         _link(out, "render/test/render_report.json", "render report (held-out test scenes)"),
@@ -172,31 +208,81 @@ def write_demo_report(out: Path, plan: list[tuple[str, list[str]]], timings: dic
     page = f"""<!doctype html><html><head><meta charset="utf-8"><title>depthcur demo</title><style>
 body{{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}}
 table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ddd;padding:3px 8px}}
-th{{background:#f2f2f2}} figure{{display:inline-block;margin:4px}} img{{max-width:560px;border:1px solid #ccc}}
+th{{background:#f2f2f2}} figure{{display:inline-block;margin:4px;vertical-align:top}}
+img{{max-width:560px;min-width:200px;border:1px solid #ccc;image-rendering:pixelated}}
 </style></head><body><h1>depthcur demo</h1>
 <p>Procedural Blender scenes, rendered with a speckle projector and SGM sensor depth, curated, sharded, used to
 train the three stages at tiny size, and evaluated on held-out scenes against the raw sensor depth and classical
 fills.</p><h2>Headline: completed depth vs the sensor's own depth</h2>{summary}
-<h2>Pictures</h2>{pictures}<h2>Every stage's outputs</h2><ul>{links}</ul>
+{completion}<h2>Pictures</h2>{pictures}<h2>Every stage's outputs</h2><ul>{links}</ul>
 <h2>Steps</h2><table><tr><th>step</th><th>command</th><th>seconds</th></tr>{rows}</table></body></html>"""
     path = out / "report.html"
     write_bytes_atomic(path, page.encode())
     return path
 
 
+def headline(metrics: dict) -> dict:
+    """The demo's claim, from the evaluation summary: MDM against the sensor and nearest-fill on
+    the ``raw`` protocol (held-out scenes, the SGM sensor depth as input)."""
+    rows = {row["model"]: row for row in _headline_rows(metrics)}
+    mdm = next((row for name, row in rows.items() if name.startswith("mdm:")), None)
+    sensor, nearest = rows.get("raw-depth"), rows.get("fill-nearest")
+    if not (mdm and sensor and nearest):
+        return {}
+    return {"protocol": HEADLINE_PROTOCOL, "mdm_model": mdm["model"], "samples": mdm.get("samples"),
+            "coverage": {"mdm": mdm["coverage"], "raw-depth": sensor["coverage"]},
+            "missed_absrel": {"mdm": mdm.get("missed_absrel"), "fill-nearest": nearest.get("missed_absrel")},
+            "missed_delta1": {"mdm": mdm.get("missed_delta1"), "fill-nearest": nearest.get("missed_delta1")}}
+
+
+def _completion_pictures(out: Path, metrics: dict) -> str:
+    """The evaluation report's first held-out sample on the headline protocol: RGB, the sensor's
+    depth, GT, nearest-fill and MDM, on one colour scale (pictures written by ``depthcur eval``)."""
+    config = metrics.get("config") or {}
+    protocols, models = config.get("protocols") or [], config.get("models") or []
+    mdm = next((i for i, name in enumerate(models) if name.startswith("mdm:")), None)
+    if HEADLINE_PROTOCOL not in protocols or "fill-nearest" not in models or mdm is None:
+        return ""
+    prefix = f"evaluate/img/p{protocols.index(HEADLINE_PROTOCOL)}_g0"
+    figures = [(f"{prefix}_rgb.png", "RGB"), (f"{prefix}_in.png", "sensor depth (input)"),
+               (f"{prefix}_gt.png", "ground truth"),
+               (f"{prefix}_m{models.index('fill-nearest')}_pred.png", "nearest-fill"),
+               (f"{prefix}_m{mdm}_pred.png", models[mdm])]
+    return "<h2>One held-out sample</h2>" + "".join(_picture(out, path, caption) for path, caption in figures)
+
+
+def _headline_rows(metrics: dict) -> list[dict]:
+    """Summary rows of the headline protocol over all test data (``all`` exists with 2+ datasets)."""
+    rows = [row for row in metrics.get("summary") or [] if row.get("protocol") == HEADLINE_PROTOCOL]
+    pooled = [row for row in rows if row.get("dataset") == "all"]
+    return pooled or rows
+
+
 def _headline_table(metrics: dict) -> str:
-    rows = metrics.get("summary") or []
+    rows = _headline_rows(metrics)
     if not rows:
         return "<p><em>no evaluation metrics yet</em></p>"
-    keys = ("absrel", "rmse", "delta1", "coverage")
-    head = "".join(f"<th>{k}</th>" for k in ("protocol", "model", *keys))
+    head = "".join(f"<th>{k}</th>" for k in ("model", *HEADLINE_COLUMNS))
     body = ""
     for row in rows:
-        cells = "".join(f"<td>{row[k]:.4f}</td>" if isinstance(row.get(k), (int, float)) else "<td></td>"
-                        for k in keys)
-        body += f"<tr><td>{html.escape(str(row.get('protocol')))}</td><td>{html.escape(str(row.get('model')))}" \
-                f"</td>{cells}</tr>"
-    return f"<table><tr>{head}</tr>{body}</table>"
+        cells = "".join(f"<td>{row[k]:.4f}</td>" if isinstance(row.get(k), (int, float)) else "<td>–</td>"
+                        for k in HEADLINE_COLUMNS)
+        body += f"<tr><td>{html.escape(str(row.get('model')))}</td>{cells}</tr>"
+    claim = headline(metrics)
+    sentence = ""
+    if claim:
+        sentence = (f"<p>On {claim['samples']} held-out samples, the MDM model covers "
+                    f"{claim['coverage']['mdm']:.1%} of the valid pixels against the sensor's "
+                    f"{claim['coverage']['raw-depth']:.1%}. On the pixels the sensor missed its AbsRel is "
+                    f"{_number(claim['missed_absrel']['mdm'])} against nearest-fill's "
+                    f"{_number(claim['missed_absrel']['fill-nearest'])}.</p>")
+    return (f"{sentence}<p>Protocol <code>{HEADLINE_PROTOCOL}</code>: the sensor's own depth is the input. "
+            "<em>missed_</em> columns score only the valid pixels the sensor did not measure.</p>"
+            f"<table><tr>{head}</tr>{body}</table>")
+
+
+def _number(value) -> str:
+    return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
 
 
 def register(app: typer.Typer) -> None:
@@ -213,5 +299,11 @@ def register(app: typer.Typer) -> None:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=1)
         console.print(f"demo: finished in {time.perf_counter() - started:.0f}s")
+        claim = headline(json.loads((out / "evaluate/metrics.json").read_text()))
+        if claim:
+            console.print(f"demo: MDM coverage {claim['coverage']['mdm']:.1%} vs sensor "
+                          f"{claim['coverage']['raw-depth']:.1%}; AbsRel on the pixels the sensor missed "
+                          f"{_number(claim['missed_absrel']['mdm'])} vs nearest-fill "
+                          f"{_number(claim['missed_absrel']['fill-nearest'])}")
         console.print(f"demo: outputs are in {out.resolve()}")
         console.print(f"demo: open the report: {report.resolve()}")
