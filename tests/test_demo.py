@@ -27,6 +27,7 @@ class _References(HTMLParser):
 
 
 def run_demo(depthcur_cmd: list[str], out: Path) -> subprocess.CompletedProcess:
+    """The CLI as a user runs it; the console (progress, step lines, headline) is on stderr."""
     proc = subprocess.run([*depthcur_cmd, "demo", "--quick", "--out", str(out)], capture_output=True, text=True,
                           timeout=1200)
     assert proc.returncode == 0, f"demo failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}"
@@ -75,7 +76,7 @@ def test_mdm_beats_the_sensor_on_coverage_and_nearest_fill_on_missed_pixels(demo
     report = (out / "report.html").read_text()
     assert f"{mdm['missed_absrel']:.3f}" in report and f"{nearest['missed_absrel']:.3f}" in report
     assert re.search(rf"AbsRel on the pixels the sensor missed {mdm['missed_absrel']:.3f} vs nearest-fill "
-                     rf"{nearest['missed_absrel']:.3f}", proc.stdout.replace("\n", " "))
+                     rf"{nearest['missed_absrel']:.3f}", proc.stdout + proc.stderr)
 
 
 def test_missed_pixel_numbers_mean_what_they_say(demo):
@@ -104,5 +105,5 @@ def test_a_rerun_skips_every_finished_step(demo, depthcur_cmd):
     out, _, metrics = demo
     before = (out / "evaluate/metrics.json").read_bytes()
     proc = run_demo(depthcur_cmd, out)
-    assert proc.stdout.count("done in an earlier run, skipped") == STEP_COUNT
+    assert (proc.stdout + proc.stderr).count("done in an earlier run, skipped") == STEP_COUNT
     assert (out / "evaluate/metrics.json").read_bytes() == before
