@@ -240,6 +240,18 @@ def test_push_pull_fill_keeps_valid_pixels_and_interpolates_holes():
     assert torch.equal(push_pull_fill(ramp, torch.zeros_like(valid)), torch.zeros_like(ramp))
 
 
+def test_fill_prior_ignores_isolated_specks_inside_holes():
+    from depthcur.train.models.depth_prior import drop_specks, log_depth_prior
+
+    depth = torch.full((1, 28, 42), 2.0)
+    depth[:, :, :21] = 0                      # a hole over the left half ...
+    depth[:, 10, 8] = 0.3                     # ... with one wrong stereo pixel in it
+    kept = drop_specks(depth > 0)
+    assert not kept[0, 10, 8] and torch.equal(kept[0, :, 21:], (depth > 0)[0, :, 21:])
+    prior = log_depth_prior("fill", depth, None, 14, torch.rand(1, 3, 28, 42))
+    torch.testing.assert_close(prior.exp(), torch.full_like(prior, 2.0))   # the speck did not spread
+
+
 def test_mdm_with_fill_prior_starts_as_the_classical_fill_of_what_it_sees():
     from depthcur.train.models.depth_prior import visible_depth
 

@@ -55,6 +55,17 @@ def visible_depth(depth: torch.Tensor, depth_mask: torch.Tensor | None, patch: i
     return torch.where(hidden, torch.zeros_like(depth), depth)
 
 
+def drop_specks(valid: torch.Tensor, size: int = 3) -> torch.Tensor:
+    """(B, H, W) valid mask without regions thinner than ``size`` px (a morphological opening).
+
+    Stereo matchers leave isolated wrong pixels inside big holes; a fill spreads each of them
+    over the whole hole, so the prior ignores them."""
+    mask = valid[:, None].float()
+    eroded = -F.max_pool2d(-mask, size, stride=1, padding=size // 2)
+    opened = F.max_pool2d(eroded, size, stride=1, padding=size // 2)
+    return valid & (opened[:, 0] > 0.5)
+
+
 def log_depth_prior(kind: str, depth: torch.Tensor | None, depth_mask: torch.Tensor | None, patch: int,
                     rgb: torch.Tensor) -> torch.Tensor | None:
     """(B, 1, H, W) log-depth prior at ``rgb``'s size, or None for ``kind="none"``.
@@ -70,7 +81,7 @@ def log_depth_prior(kind: str, depth: torch.Tensor | None, depth_mask: torch.Ten
     if depth is None:
         return torch.full((b, 1, h, w), DEFAULT_LOG_DEPTH, dtype=rgb.dtype, device=rgb.device)
     seen = visible_depth(depth, depth_mask, patch)
-    valid = seen > 0
+    valid = drop_specks(seen > 0)
     log_depth = torch.log(seen.clamp_min(1e-3))
     if kind == "median":
         prior = torch.stack([row[ok].median() if ok.any() else row.new_tensor(DEFAULT_LOG_DEPTH)
