@@ -243,12 +243,15 @@ def _completion_pictures(out: Path, metrics: dict) -> str:
     mdm = next((i for i, name in enumerate(models) if name.startswith("mdm:")), None)
     if HEADLINE_PROTOCOL not in protocols or "fill-nearest" not in models or mdm is None:
         return ""
-    prefix = f"evaluate/img/p{protocols.index(HEADLINE_PROTOCOL)}_g0"
-    figures = [(f"{prefix}_rgb.png", "RGB"), (f"{prefix}_in.png", "sensor depth (input)"),
-               (f"{prefix}_gt.png", "ground truth"),
-               (f"{prefix}_m{models.index('fill-nearest')}_pred.png", "nearest-fill"),
-               (f"{prefix}_m{mdm}_pred.png", models[mdm])]
-    return "<h2>One held-out sample</h2>" + "".join(_picture(out, path, caption) for path, caption in figures)
+    from depthcur.evaluate.report import figure_name, gallery_prefix
+
+    prefix = gallery_prefix(protocols.index(HEADLINE_PROTOCOL), 0)
+    figures = [(figure_name(prefix, "rgb"), "RGB"), (figure_name(prefix, "in"), "sensor depth (input)"),
+               (figure_name(prefix, "gt"), "ground truth"),
+               (figure_name(prefix, "pred", models.index("fill-nearest")), "nearest-fill"),
+               (figure_name(prefix, "pred", mdm), models[mdm])]
+    return "<h2>One held-out sample</h2>" + "".join(_picture(out, f"evaluate/img/{name}", caption)
+                                                    for name, caption in figures)
 
 
 def _headline_rows(metrics: dict) -> list[dict]:

@@ -104,22 +104,31 @@ def _figure(out: Path, name: str, image, caption: str) -> str:
     return f"<figure><img src='img/{name}' alt='{html.escape(caption)}'>{html.escape(caption)}</figure>"
 
 
+def gallery_prefix(protocol_index: int, sample_index: int) -> str:
+    return f"p{protocol_index}_g{sample_index}"
+
+
+def figure_name(prefix: str, part: str, model_index: int | None = None) -> str:
+    """File name (under ``img/``) of one case picture: ``part`` is rgb, gt, in, or pred / err of a model."""
+    return f"{prefix}_{part}.png" if model_index is None else f"{prefix}_m{model_index}_{part}.png"
+
+
 def case_figures(out: Path, prefix: str, computed: tuple, only_model: str | None = None) -> str:
     """RGB, GT, input, and prediction + error per model of one (sample, protocol) case."""
     sample, (case, preds, scores) = computed
     vmin, vmax = depth_range(case.gt)
-    figures = [_figure(out, f"{prefix}_rgb.png", case.rgb, f"RGB {sample.key}")]
+    figures = [_figure(out, figure_name(prefix, "rgb"), case.rgb, f"RGB {sample.key}")]
     if only_model is None:   # worst-case rows show just the one model's prediction and error
-        figures += [_figure(out, f"{prefix}_gt.png", depth_image(case.gt, vmin, vmax), "GT depth"),
-                    _figure(out, f"{prefix}_in.png", sparse_depth_image(case.depth_in, vmin, vmax),
+        figures += [_figure(out, figure_name(prefix, "gt"), depth_image(case.gt, vmin, vmax), "GT depth"),
+                    _figure(out, figure_name(prefix, "in"), sparse_depth_image(case.depth_in, vmin, vmax),
                             f"input ({case.info['mask_ratio']:.0%} masked)")]
     for index, name in enumerate(preds):
         if only_model is not None and name != only_model:
             continue
         absrel = _fmt(scores[name]["absrel"], "{:.3f}")
-        figures.append(_figure(out, f"{prefix}_m{index}_pred.png", depth_image(preds[name], vmin, vmax),
+        figures.append(_figure(out, figure_name(prefix, "pred", index), depth_image(preds[name], vmin, vmax),
                                f"{name} AbsRel {absrel}"))
-        figures.append(_figure(out, f"{prefix}_m{index}_err.png", error_image(preds[name], case.gt),
+        figures.append(_figure(out, figure_name(prefix, "err", index), error_image(preds[name], case.gt),
                                f"{name} |error|/gt (0–20%)"))
     return "<div>" + "".join(figures) + "</div>"
 
@@ -186,7 +195,7 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
                                 f"{fde_table(dataset_rows)}")
         for k_index, key in enumerate(gallery_keys.get(protocol, [])):
             if key in by_key:
-                sections.append(case_figures(out, f"p{p_index}_g{k_index}", computed(key, protocol)))
+                sections.append(case_figures(out, gallery_prefix(p_index, k_index), computed(key, protocol)))
         worst_html = []
         for m_index, model in enumerate(models):
             for w_index, rec in enumerate(worst_cases.get((protocol, model), [])):
