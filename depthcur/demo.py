@@ -274,14 +274,17 @@ def _headline_table(metrics: dict) -> str:
     claim = headline(metrics)
     sentence = ""
     if claim:
-        sentence = (f"<p>On {claim['samples']} held-out samples, the MDM model covers "
-                    f"{claim['coverage']['mdm']:.1%} of the valid pixels against the sensor's "
-                    f"{claim['coverage']['raw-depth']:.1%}. On the pixels the sensor missed its AbsRel is "
-                    f"{_number(claim['missed_absrel']['mdm'])} against nearest-fill's "
-                    f"{_number(claim['missed_absrel']['fill-nearest'])}.</p>")
+        sentence = f"<p>On {claim['samples']} held-out samples: {html.escape(claim_sentence(claim))}.</p>"
     return (f"{sentence}<p>Protocol <code>{HEADLINE_PROTOCOL}</code>: the sensor's own depth is the input. "
             "<em>missed_</em> columns score only the valid pixels the sensor did not measure.</p>"
             f"<table><tr>{head}</tr>{body}</table>")
+
+
+def claim_sentence(claim: dict) -> str:
+    """The headline in words, as the report and the console both say it."""
+    return (f"MDM coverage {claim['coverage']['mdm']:.1%} vs sensor {claim['coverage']['raw-depth']:.1%}; "
+            f"AbsRel on the pixels the sensor missed {_number(claim['missed_absrel']['mdm'])} vs nearest-fill "
+            f"{_number(claim['missed_absrel']['fill-nearest'])}")
 
 
 def _number(value) -> str:
@@ -304,9 +307,6 @@ def register(app: typer.Typer) -> None:
         console.print(f"demo: finished in {time.perf_counter() - started:.0f}s")
         claim = headline(json.loads((out / "evaluate/metrics.json").read_text()))
         if claim:
-            console.print(f"demo: MDM coverage {claim['coverage']['mdm']:.1%} vs sensor "
-                          f"{claim['coverage']['raw-depth']:.1%}; AbsRel on the pixels the sensor missed "
-                          f"{_number(claim['missed_absrel']['mdm'])} vs nearest-fill "
-                          f"{_number(claim['missed_absrel']['fill-nearest'])}")
+            console.print(f"demo: {claim_sentence(claim)}")
         console.print(f"demo: outputs are in {out.resolve()}")
         console.print(f"demo: open the report: {report.resolve()}")
