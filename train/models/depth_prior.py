@@ -17,6 +17,11 @@ DEPTH_PRIORS = ("none", "median", "fill")
 DEFAULT_LOG_DEPTH = 0.7
 
 
+def depth_to_log_input(depth: torch.Tensor) -> torch.Tensor:
+    """Metric depth (0 = invalid) -> log depth with 0 where invalid, a scale-friendly input."""
+    return torch.where(depth > 0, torch.log(depth.clamp_min(1e-3)), torch.zeros_like(depth))
+
+
 def push_pull_fill(values: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Fill the invalid pixels of (B, H, W) ``values`` from a pyramid of valid-weighted 2×2 means.
 
@@ -82,7 +87,7 @@ def log_depth_prior(kind: str, depth: torch.Tensor | None, depth_mask: torch.Ten
         return torch.full((b, 1, h, w), DEFAULT_LOG_DEPTH, dtype=rgb.dtype, device=rgb.device)
     seen = visible_depth(depth, depth_mask, patch)
     valid = drop_specks(seen > 0)
-    log_depth = torch.log(seen.clamp_min(1e-3))
+    log_depth = depth_to_log_input(seen)
     if kind == "median":
         prior = torch.stack([row[ok].median() if ok.any() else row.new_tensor(DEFAULT_LOG_DEPTH)
                              for row, ok in zip(log_depth.flatten(1), valid.flatten(1))])

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from .decoders import ConvStackDecoder, DPTHead
-from .depth_prior import DEFAULT_LOG_DEPTH, log_depth_prior
+from .depth_prior import DEFAULT_LOG_DEPTH, depth_to_log_input, log_depth_prior
 from .vit import BackboneSpec, RGBDViT
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -23,11 +23,6 @@ def normalize_rgb(rgb: torch.Tensor) -> torch.Tensor:
 def dpt_layers(depth: int) -> tuple[int, ...]:
     """Four evenly spaced block indices, shallow to deep, ending at the last block."""
     return tuple(max(0, round(depth * f) - 1) for f in (0.25, 0.5, 0.75, 1.0))
-
-
-def depth_to_log_input(depth: torch.Tensor) -> torch.Tensor:
-    """Metric depth (0 = invalid) -> log depth with 0 where invalid, a scale-friendly input."""
-    return torch.where(depth > 0, torch.log(depth.clamp_min(1e-3)), torch.zeros_like(depth))
 
 
 class MDMNet(nn.Module):
