@@ -94,7 +94,7 @@ def main() -> None:
     parser.add_argument("--worker-repeats", type=int, default=2)
     parser.add_argument("--sgm-repeats", type=int, default=5)
     args = parser.parse_args()
-    from depthcur.ray_runner import init_ray, shutdown_ray
+    from depthcur.core.ray_runner import init_ray, shutdown_ray
 
     with tempfile.TemporaryDirectory(prefix="bench-render-") as tmp:
         tmp = Path(tmp)

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from depthcur.curate.shards import build_shards
-from depthcur.ray_runner import init_ray
+from depthcur.core.ray_runner import init_ray
 from depthcur.schemas import write_sample
 from depthcur.schemas.codecs import decode_sample, encode_sample
 from depthcur.synthetic import make_sample

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 DEVICE_HELP = "One device: realsense[:SERIAL|:FILE.db3], orbbec[:SERIAL], zed[:SERIAL|:FILE.svo2], replay:DIR."
 

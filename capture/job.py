@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from depthcur.progress import progress_task
+from depthcur.core.progress import progress_task
 
 from .cameras import CaptureError
 from .recorder import DiskGuard, Recorder, SessionSettings, check_session_name, default_session_name

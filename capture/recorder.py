@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import SCHEMA_VERSION, Sample, Source, sample_dir, with_stats, write_json_atomic, write_sample
 
 from .align import is_identity_registration, register_depth_to_rgb

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable, List, Optional
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 if TYPE_CHECKING:
     from .jobs import JobSummary

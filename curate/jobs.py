@@ -1,7 +1,7 @@
 """The curate verbs as Ray jobs: one task per sample (or per dataset unit), resumable, atomic.
 
 Each ``run_*`` function scans its input, skips the outputs that are already complete, runs the rest
-through :func:`depthcur.ray_runner.run_tasks` (progress bar; a failing item never stops the others)
+through :func:`depthcur.core.ray_runner.run_tasks` (progress bar; a failing item never stops the others)
 and returns a :class:`JobSummary`. Task functions are module-level so Ray can ship them.
 """
 
@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from depthcur.progress import get_logger
-from depthcur.ray_runner import init_ray, run_tasks
+from depthcur.core.progress import get_logger
+from depthcur.core.ray_runner import init_ray, run_tasks
 from depthcur.schemas import (Sample, SchemaError, read_sample, sample_exists, scan_samples, write_bytes_atomic,
                               write_json_atomic, write_sample)
 

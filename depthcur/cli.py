@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from .progress import setup_logging
+from depthcur.core.progress import setup_logging
 
 app = typer.Typer(name="depthcur", no_args_is_help=True, add_completion=False,
                   help="Render, capture, curate, shard, train and evaluate metric RGB-D depth models.",
@@ -19,13 +19,6 @@ app = typer.Typer(name="depthcur", no_args_is_help=True, add_completion=False,
 @app.callback()
 def _root(log_level: str = typer.Option("INFO", "--log-level", help="DEBUG, INFO, WARNING or ERROR.")) -> None:
     setup_logging(log_level.upper())
-
-
-def not_landed(verb: str, issue: int) -> None:
-    """Say clearly that a verb exists in the design but its stage has not landed."""
-    typer.secho(f"depthcur {verb}: this stage has not landed yet (issue #{issue}); "
-                f"nothing was done.", err=True, fg="yellow")
-    raise typer.Exit(code=2)
 
 
 def _register_stages() -> None:

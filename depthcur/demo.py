@@ -16,7 +16,7 @@ from pathlib import Path
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 
 @dataclass(frozen=True)
@@ -123,11 +123,9 @@ def step_inputs(argv: list[str]) -> dict:
     return inputs
 
 
-def run_step(argv: list[str]) -> int:
-    """Run one CLI verb in this process; return its exit code."""
+def run_step(app: typer.Typer, argv: list[str]) -> int:
+    """Run one verb of ``app`` (the ``depthcur`` command) in this process; return its exit code."""
     from typer.main import get_command
-
-    from depthcur.cli import app
 
     try:
         result = get_command(app).main(args=argv, prog_name="depthcur", standalone_mode=False)
@@ -138,8 +136,8 @@ def run_step(argv: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
-def run_demo(out: Path, size_name: str = "quick") -> Path:
-    from depthcur.progress import console
+def run_demo(app: typer.Typer, out: Path, size_name: str = "quick") -> Path:
+    from depthcur.core.progress import console
 
     size = SIZES[size_name]
     marks = out / ".steps"
@@ -156,7 +154,7 @@ def run_demo(out: Path, size_name: str = "quick") -> Path:
             continue
         console.print(f"[bold cyan]demo {index}/{len(plan)} {name}[/bold cyan]: depthcur {shlex.join(argv)}")
         started = time.perf_counter()
-        code = run_step(argv + resume_flag(argv))
+        code = run_step(app, argv + resume_flag(argv))
         if code != 0:
             raise RuntimeError(f"demo step {name!r} failed with exit code {code}: depthcur {shlex.join(argv)}")
         timings[name] = time.perf_counter() - started
@@ -296,11 +294,11 @@ def register(app: typer.Typer) -> None:
     def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder."),
              quick: bool = typer.Option(False, "--quick", help="Smallest sizes, for a fast look."),
              config: ConfigOption = None) -> None:
-        from depthcur.progress import console
+        from depthcur.core.progress import console
 
         started = time.perf_counter()
         try:
-            report = run_demo(out, "quick" if quick else "full")
+            report = run_demo(app, out, "quick" if quick else "full")
         except RuntimeError as exc:
             console.print(f"[red]{exc}[/red]")
             raise typer.Exit(code=1)

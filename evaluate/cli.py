@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 PROTOCOL_HELP = ("Comma-separated protocols: raw, block-mask:{easy,medium,hard,extreme}, points:N, "
                  "downsample:{8,16}, lidar:L, sfm[:N], fde, depthlm. Default: all of them.")

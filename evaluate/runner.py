@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from depthcur.progress import get_logger, progress_task
+from depthcur.core.progress import get_logger, progress_task
 from depthcur.schemas import Sample, write_json_atomic
 
 from .align import ALIGNMENTS, apply_alignment
@@ -247,7 +247,7 @@ def _evaluate_in_process(config: EvalConfig, samples: Sequence[Sample] | None) -
 
 
 def _evaluate_on_ray(config: EvalConfig) -> tuple[list[dict], int]:
-    from depthcur.ray_runner import init_ray, run_tasks
+    from depthcur.core.ray_runner import init_ray, run_tasks
 
     init_ray(config.ray_address)
     records: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
                                            help="Extra Gaussian IR noise (8-bit grey levels) before SGM."),
         config: ConfigOption = None,
     ) -> None:
-        from depthcur.progress import get_logger
+        from depthcur.core.progress import get_logger
 
         from .config import RenderConfig, SgmConfig, parse_resolution
         from .jobs import SceneSpecError

@@ -6,7 +6,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import read_sample, sample_dir, sample_exists, write_json_atomic
 from depthcur.schemas.folder import read_meta, remove_leftovers, scan_samples
 
@@ -64,7 +64,7 @@ def _describe(exc: BaseException) -> str:
 
 
 def run_jobs(config: RenderConfig, jobs: list[SampleJob], report: RenderReport) -> None:
-    from depthcur.ray_runner import init_ray, run_tasks
+    from depthcur.core.ray_runner import init_ray, run_tasks
 
     # "local" always starts a private instance: a bare ray.init() would join any other Ray
     # instance running on this machine (another user's job, a test's cluster)

@@ -24,13 +24,18 @@ if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
 stamp=.venv/.depthcur-installed
-want=$(cat pyproject.toml setup.py requirements/constraints.txt | sha256sum | cut -d' ' -f1)
+# Strict editable mode links each module file, so the stamp covers the module list too: a new module
+# re-runs the (quick) editable install.
+want=$( (cat pyproject.toml requirements/constraints.txt; find -L depthcur -name '*.py' | sort) | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   echo "setup: installing depthcur and its pinned dependencies into .venv (first run downloads ~1.5 GB)"
   .venv/bin/python -m pip install -q --upgrade "pip>=24" >/dev/null
   # torch==2.13.0 is pinned: on these machines it resolves to the local CPU wheel; an unpinned
   # torch would pull several GB of CUDA packages.
-  .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[render,capture,curate,train,dev]"
+  # editable_mode=strict: a .pth file points at a tree of links to the sources, which static tools
+  # (jedi, pyright, IDEs) follow; the default mode uses an import hook they cannot see.
+  .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[render,capture,curate,train,dev]" \
+    --config-settings editable_mode=strict
   # The Orbbec SDK wheel pins old numpy/open3d/opencv; install it without its dependencies.
   .venv/bin/python -m pip install -q --no-deps pyorbbecsdk2==2.1.2 || echo "setup: pyorbbecsdk2 unavailable; the Orbbec driver will say so"
   echo "$want" > "$stamp"

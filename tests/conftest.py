@@ -22,7 +22,7 @@ def depthcur_cmd() -> list[str]:
 @pytest.fixture(scope="session")
 def ray_local():
     """One local Ray instance for the whole session (starting Ray costs seconds)."""
-    from depthcur.ray_runner import init_ray, shutdown_ray
+    from depthcur.core.ray_runner import init_ray, shutdown_ray
 
     init_ray(None, num_cpus=2)
     yield

@@ -7,7 +7,7 @@ import typer
 from typer.testing import CliRunner
 
 from depthcur.cli import app
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 
 def flat(output: str) -> str:

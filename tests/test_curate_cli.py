@@ -15,7 +15,7 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module", autouse=True)
 def local_ray():
-    from depthcur.ray_runner import init_ray, shutdown_ray
+    from depthcur.core.ray_runner import init_ray, shutdown_ray
 
     init_ray("local")  # a private instance even when someone runs `ray start` on this machine
     yield

@@ -367,7 +367,7 @@ def read_dockerignore() -> list[str]:
 
 def build_inputs() -> list[str]:
     stages = ["depthcur", "schemas", "render", "capture", "curate", "train", "evaluate"]
-    return ["pyproject.toml", "setup.py", "README.md", CONSTRAINTS, "render/cli.py"] + stages
+    return ["pyproject.toml", "README.md", CONSTRAINTS, "render/cli.py"] + stages
 
 
 KEPT_OUT = [".venv", ".git", "runs", "out", "demo_out", "render/__pycache__", "schemas/__pycache__/x.pyc"]

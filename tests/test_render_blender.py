@@ -51,7 +51,7 @@ def cli_args(out: Path) -> list[str]:
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    from depthcur.ray_runner import shutdown_ray
+    from depthcur.core.ray_runner import shutdown_ray
 
     out = tmp_path_factory.mktemp("render") / "out"
     report = render_scenes(run_config(out))

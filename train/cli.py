@@ -12,7 +12,7 @@ from typing import Annotated, List, Optional
 
 import typer
 
-from depthcur.config import apply_config_file
+from depthcur.core.config import apply_config_file
 
 OptionsFile = Annotated[
     Optional[Path],

@@ -206,7 +206,7 @@ def load_config(name_or_file: str | Path) -> TrainConfig:
     if path.suffix == ".json":
         data = json.loads(path.read_text())
     else:
-        from depthcur.config import read_config_file
+        from depthcur.core.config import read_config_file
 
         data = read_config_file(path)
     base = _preset(str(data.pop("preset", "tiny")))

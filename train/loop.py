@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from depthcur.progress import get_logger, progress_task
+from depthcur.core.progress import get_logger, progress_task
 from depthcur.schemas import write_bytes_atomic
 
 from . import checkpoint as ckpt

@@ -6,7 +6,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 
 from .config import TrainConfig, load_config, replace_steps
 
@@ -94,7 +94,7 @@ def run_with_ray_train(req: RunRequest, num_workers: int, use_gpu: bool):
     from ray.train import ScalingConfig
     from ray.train.torch import TorchTrainer
 
-    from depthcur.ray_runner import init_ray
+    from depthcur.core.ray_runner import init_ray
 
     init_ray(req.ray_address)
 

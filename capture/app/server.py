@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import SchemaError, read_sample, sample_dir
 
 from ..cameras import CaptureError

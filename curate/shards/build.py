@@ -20,7 +20,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from depthcur.progress import get_logger, progress_task
+from depthcur.core.progress import get_logger, progress_task
 from depthcur.schemas import SCHEMA_VERSION, SchemaError, scan_samples, write_json_atomic
 from depthcur.schemas.codecs import EncodedSample, decode_sample
 from depthcur.schemas.folder import read_encoded, read_meta
@@ -165,7 +165,7 @@ def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     """Pack raw sample folders into shards; resumable; returns the manifest and the quarantine."""
     import ray
 
-    from depthcur.ray_runner import init_ray
+    from depthcur.core.ray_runner import init_ray
 
     inputs = [Path(p) for p in inputs]
     out = Path(out)

@@ -7,7 +7,7 @@ from typing import List, Optional
 
 import typer
 
-from depthcur.config import ConfigOption
+from depthcur.core.config import ConfigOption
 
 
 def register(app: typer.Typer) -> None:
@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         config: ConfigOption = None,
     ) -> None:
         from depthcur.curate.shards import build_shards as build
-        from depthcur.progress import console
+        from depthcur.core.progress import console
 
         result = build(inputs, out, formats=[f.strip() for f in formats.split(",") if f.strip()],
                        samples_per_shard=samples_per_shard, ray_address=ray_address)
@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
                no_decode: bool = typer.Option(False, "--no-decode", help="Checksums and sizes only."),
                config: ConfigOption = None) -> None:
         from depthcur.curate.shards import verify_shards
-        from depthcur.progress import console
+        from depthcur.core.progress import console
         from depthcur.schemas import SchemaError
 
         try:

@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from depthcur.progress import progress_task
+from depthcur.core.progress import progress_task
 from depthcur.schemas import SchemaError
 from depthcur.schemas.codecs import decode_sample
 

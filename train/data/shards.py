@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from depthcur.curate.shards.formats import EXTENSIONS, READERS
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import Sample, SchemaError
 from depthcur.schemas.codecs import decode_sample
 

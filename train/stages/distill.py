@@ -15,7 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 
 from ..losses import distill_loss
 from ..models import StudentNet
@@ -105,7 +105,7 @@ def label_shards(data: Sequence[str], teacher: str, out: Path, *, seed: int = 0,
     import torch
 
     from depthcur.curate.shards.build import build_shards
-    from depthcur.ray_runner import init_ray
+    from depthcur.core.ray_runner import init_ray
     from depthcur.train.data.mixing import parse_data_arg
     from depthcur.train.data.shards import resolve_shards
 

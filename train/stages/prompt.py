@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 
 from ..augment import TrainItem
 from ..losses import prompt_loss

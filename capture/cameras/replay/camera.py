@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import Sample, SchemaError, read_sample, scan_samples
 
 from ..base import Camera, CaptureError, DeviceInfo, DeviceNotFoundError, EndOfStream, Frame, calibration_dict

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from depthcur.progress import get_logger
+from depthcur.core.progress import get_logger
 from depthcur.schemas import Intrinsics
 
 from ..base import (Camera, CaptureError, DeviceInfo, DeviceNotFoundError, DeviceReadError, EndOfStream, Frame,

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 from contextlib import contextmanager
-from typing import Iterable, Iterator, TypeVar
+from typing import Iterator
 
 from rich.console import Console
 from rich.logging import RichHandler
 from rich.progress import (BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn,
                            TimeElapsedColumn, TimeRemainingColumn)
 
-T = TypeVar("T")
 # soft_wrap: long paths and messages stay on one line, so logs can be grepped
 console = Console(stderr=True, soft_wrap=True)
 
@@ -43,16 +41,3 @@ def progress_task(description: str, total: int | None) -> Iterator["callable"]:
     with make_progress() as progress:
         task = progress.add_task(description, total=total)
         yield lambda n=1: progress.advance(task, n)
-
-
-def track(items: Iterable[T], description: str, total: int | None = None) -> Iterator[T]:
-    if total is None and hasattr(items, "__len__"):
-        total = len(items)  # type: ignore[arg-type]
-    with progress_task(description, total) as advance:
-        for item in items:
-            yield item
-            advance(1)
-
-
-def is_interactive() -> bool:
-    return sys.stderr.isatty()
