@@ -1,4 +1,4 @@
-"""``depthcur curate {stereo, lidar, import, export, filter, vqa, fde, report}`` (issue #5).
+"""``depthcur curate {stereo, lidar, import, export, filter, vqa, fde, report}``.
 
 Every verb runs on Ray (local unless ``--ray-address``), shows a progress bar, skips outputs that
 are already complete, and exits non-zero naming each input that failed. Heavy imports stay inside

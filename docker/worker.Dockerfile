@@ -5,7 +5,7 @@
 # Build from the repository root (the context must hold pyproject.toml and the stage folders):
 #   docker build -f docker/worker.Dockerfile -t depthcur-worker:0.1.0 .
 #
-# Python 3.11 because bpy 5.0.1 only ships for 3.11 (DESIGN.md section 5); every Ray node and
+# Python 3.11 because bpy 5.0.1 only ships for 3.11; every Ray node and
 # every Ray client must run the same Python minor and the same Ray version.
 FROM python:3.11-slim-bookworm
 

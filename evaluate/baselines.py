@@ -82,5 +82,5 @@ def load_model(spec: str) -> Predictor:
         from depthcur.train.inference import load_predictor
     except ImportError as exc:
         raise RuntimeError(f"--model {spec}: loading checkpoints needs depthcur.train.inference "
-                           f"(the train stage, issue #5), which is not importable: {exc}") from exc
+                           f"(the train stage), which is not importable: {exc}") from exc
     return load_predictor(spec)

@@ -1,4 +1,4 @@
-"""``depthcur render`` (issue #3). Light at import: bpy/ray load only when the command runs."""
+"""``depthcur render``. Light at import: bpy/ray load only when the command runs."""
 
 from __future__ import annotations
 

@@ -26,7 +26,6 @@ JPEG_MAGIC = b"\xff\xd8\xff"
 NPY_MAGIC = b"\x93NUMPY"
 
 
-
 # ---------------------------------------------------------------- depth
 
 
@@ -112,10 +111,6 @@ def decode_rgb(data: bytes, *, path: str | None = None) -> np.ndarray:
     if bgr is None:
         raise SchemaError("RGB image is corrupt or truncated", field="rgb", path=path)
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def rgb_format_of(data: bytes) -> str:
-    return "jpeg" if data.startswith(JPEG_MAGIC) else "png"
 
 
 # ---------------------------------------------------------------- one map

@@ -88,11 +88,6 @@ def _as_list(value):
     return [float(v) for v in (value.tolist() if isinstance(value, np.ndarray) else value)]
 
 
-def row_to_sample(row: dict[str, Any], *, path: str | None = None) -> Sample:
-    meta, blobs = row_to_meta_blobs(row)
-    return decode_sample(meta, blobs, path=path)
-
-
 # ---------------------------------------------------------------- WebDataset
 
 

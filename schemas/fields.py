@@ -1,4 +1,4 @@
-"""Field definitions of the sample record (DESIGN §3): one table that validation,
+"""Field definitions of the sample record (docs/data-format.md): one table that validation,
 codecs, Arrow schemas and the generated format spec all read."""
 
 from __future__ import annotations
@@ -73,7 +73,6 @@ MAP_FIELDS: tuple[MapField, ...] = (
     MapField("instance_mask", ("uint16",), 1, "rgb", "png", "object pass index, 0 = background"),
 )
 MAP_FIELD_BY_NAME = {f.name: f for f in MAP_FIELDS}
-DEPTH_FIELDS = tuple(f.name for f in MAP_FIELDS if f.depth)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -59,7 +59,7 @@ class DepthEncoding:
 
 @dataclass
 class Sample:
-    """One RGB-D observation (DESIGN §3). Depth maps are float32 metres, 0 = invalid."""
+    """One RGB-D observation (docs/data-format.md). Depth maps are float32 metres, 0 = invalid."""
 
     key: str
     source: Source | str
@@ -106,7 +106,3 @@ class Sample:
     @property
     def width(self) -> int:
         return int(self.rgb.shape[1])
-
-
-def sample_field_names() -> tuple[str, ...]:
-    return tuple(f.name for f in fields(Sample))

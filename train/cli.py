@@ -1,4 +1,4 @@
-"""``depthcur train {mdm, prompt, distill}`` (issue #6).
+"""``depthcur train {mdm, prompt, distill}``.
 
 ``--config`` takes a typed training config: a preset name (tiny, small, base, large) or a
 YAML/TOML/JSON file with ``preset:`` plus overrides. ``--options FILE`` holds values for the

@@ -54,11 +54,6 @@ def mask_target(n: int, lo: float, hi: float, rng: np.random.Generator) -> int:
     return int(rng.integers(low, high + 1)) if low <= high else low
 
 
-def monocular_mask(grid: tuple[int, int]) -> np.ndarray:
-    """Every depth token masked: the MDM model as a monocular depth model (the prompt prior)."""
-    return np.ones(grid[0] * grid[1], dtype=bool)
-
-
 def sensor_hole_mask(depth: np.ndarray, patch: int) -> np.ndarray:
     """Inference mask: only depth tokens without any valid pixel are masked, nothing random."""
     return patch_valid_fraction(depth, patch).ravel() == 0

@@ -90,9 +90,6 @@ class ShardDataset(IterableDataset):
         self.rank, self.world_size = rank, world_size
         self.skipped = 0
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
     def __len__(self) -> int:
         counts = [s.count for s in self.shards]
         if any(c is None for c in counts):

@@ -132,7 +132,7 @@ def _init_linear(module: nn.Module) -> None:
             nn.init.zeros_(module.bias)
 
 
-#: modality ids of the shared embedding table (DESIGN: RGB = 1, depth = 2; 0 = prefix tokens)
+#: modality ids of the shared embedding table (RGB = 1, depth = 2; 0 = prefix tokens)
 MODALITY_RGB, MODALITY_DEPTH = 1, 2
 
 
@@ -257,10 +257,3 @@ def _strip_prefix(key: str) -> str:
         if key.startswith(prefix):
             key = key[len(prefix):]
     return key
-
-
-def transformer_flops_per_token(spec: BackboneSpec, tokens: int) -> float:
-    """Forward multiply-accumulate FLOPs (x2) per token of one ViT pass, for MFU estimates."""
-    d = spec.embed_dim
-    per_layer = 2 * (4 * d * d + 2 * d * int(d * spec.mlp_ratio)) + 2 * 2 * tokens * d
-    return float(spec.depth * per_layer)
