@@ -47,7 +47,8 @@ def bench_sgm(out: Path, repeats: int) -> None:
     import cv2
 
     from depthcur.render.config import SgmConfig
-    from depthcur.render.sgm import disparity_range, make_matcher, sensor_depth
+    from depthcur.core.stereo import make_sgbm
+    from depthcur.render.sgm import disparity_range, sensor_depth
     from depthcur.schemas import read_sample, scan_samples
 
     samples = [read_sample(p) for p in scan_samples(out).samples]
@@ -57,7 +58,7 @@ def bench_sgm(out: Path, repeats: int) -> None:
         for s in samples:
             n = disparity_range(config, s.K_ir.fx, s.baseline_m, s.ir_left.shape[1])
             t0 = time.perf_counter()
-            make_matcher(config, n).compute(s.ir_left, s.ir_right)
+            make_sgbm(config, n).compute(s.ir_left, s.ir_right)
             bare.append(time.perf_counter() - t0)
             t0 = time.perf_counter()
             result = sensor_depth(s.ir_left, s.ir_right, fx_ir=s.K_ir.fx, baseline_m=s.baseline_m, config=config)

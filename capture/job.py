@@ -1,9 +1,9 @@
-"""The typed settings shared by ``depthcur capture record`` and ``depthcur capture app``."""
+"""The typed settings of ``depthcur capture record`` and ``depthcur capture app``."""
 
 from __future__ import annotations
 
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -16,14 +16,23 @@ from .rig import Rig, RigConfig, load_rig
 
 @dataclass
 class CaptureJob:
+    #: output folder (sessions are sub-folders)
     out: Path
-    device: str | None = None            # one device SPEC ...
-    rig: Path | None = None              # ... or a rig YAML
-    session: str | None = None           # default: session-YYYYmmdd-HHMMSS
+    #: one device: realsense[:SERIAL|:FILE.db3], orbbec[:SERIAL], zed[:SERIAL|:FILE.svo2], replay:DIR
+    device: str | None = None
+    #: a rig YAML with several devices, instead of --device (see docs/capture.md)
+    rig: Path | None = None
+    #: session name [a-z0-9_-]; default session-YYYYmmdd-HHMMSS
+    session: str | None = None
+    #: who captured (recorded in each sample)
     operator: str = ""
+    #: scene category id (LingBot-Depth taxonomy)
     category: str = "office"
+    #: free-text location note
     location: str = ""
-    fps: float | None = None             # replay pacing
+    #: pace a replay device at this rate
+    fps: float | None = None
+    #: refuse captures below this free space (MB)
     min_free_mb: float = 2048.0
 
     def rig_config(self) -> RigConfig:
@@ -37,6 +46,25 @@ class CaptureJob:
     def session_settings(self) -> SessionSettings:
         return SessionSettings(name=check_session_name(self.session or default_session_name()),
                                operator=self.operator, scene_category=self.category, location_note=self.location)
+
+
+@dataclass
+class RecordJob(CaptureJob):
+    """``capture record``: N captures in a row, headless."""
+
+    #: number of captures
+    frames: int = field(default=1, metadata={"min": 1})
+
+
+@dataclass
+class AppJob(CaptureJob):
+    """``capture app``: the touchscreen web UI."""
+
+    #: address to bind; keep 127.0.0.1 for a kiosk
+    host: str = "127.0.0.1"
+    port: int = 8080
+    #: captures wanted in all; split by the quota shares
+    total_target: int | None = None
 
 
 @contextmanager
@@ -53,11 +81,9 @@ def open_recorder(job: CaptureJob) -> Iterator[Recorder]:
         rig.disconnect()
 
 
-def record(job: CaptureJob, frames: int) -> Recorder:
+def capture_frames(recorder: Recorder, frames: int, category: str) -> None:
     """Headless: ``frames`` captures in a row, with a progress bar."""
-    with open_recorder(job) as recorder:
-        with progress_task(f"capture {recorder.session.name}", frames) as advance:
-            for _ in range(frames):
-                recorder.capture(job.category)
-                advance(1)
-        return recorder
+    with progress_task(f"capture {recorder.session.name}", frames) as advance:
+        for _ in range(frames):
+            recorder.capture(category)
+            advance(1)

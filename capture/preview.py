@@ -1,4 +1,5 @@
-"""Operator-facing pictures of a frame: colourised depth, IR thumbnail, JPEG bytes for the app."""
+"""Operator-facing pictures of a frame: IR as RGB, thumbnails, JPEG bytes for the app (depth colours are
+``depthcur.core.pictures.depth_colormap``)."""
 
 from __future__ import annotations
 
@@ -8,19 +9,6 @@ import cv2
 import numpy as np
 
 from depthcur.schemas.codecs import encode_rgb
-
-
-def colorize_depth(depth: np.ndarray, near: float | None = None, far: float | None = None) -> np.ndarray:
-    """RGB uint8 turbo colormap of depth in metres; invalid pixels are black."""
-    valid = depth > 0
-    if not valid.any():
-        return np.zeros(depth.shape + (3,), np.uint8)
-    lo = near if near is not None else float(np.percentile(depth[valid], 2))
-    hi = far if far is not None else float(np.percentile(depth[valid], 98))
-    scaled = np.clip((depth - lo) / max(hi - lo, 1e-6), 0, 1)
-    bgr = cv2.applyColorMap((255 - scaled * 255).astype(np.uint8), cv2.COLORMAP_TURBO)
-    bgr[~valid] = 0
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def ir_to_rgb(ir: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ import numpy as np
 
 from depthcur.core.progress import get_logger
 from depthcur.schemas import SCHEMA_VERSION, Sample, Source, sample_dir, with_stats, write_json_atomic, write_sample
+from depthcur.schemas.keys import build_key
 
 from .align import is_identity_registration, register_depth_to_rgb
 from .cameras import CaptureError, Frame
@@ -117,6 +118,11 @@ def device_label(kind: str, serial: str) -> str:
     return serial if serial.startswith(f"{kind}-") else f"{kind}-{serial}"
 
 
+def capture_key(session: str, device_name: str, index: int) -> str:
+    """``<session>/<device>/<index:06d>``: one sample per device and capture."""
+    return build_key(session, device_name, f"{index:06d}")
+
+
 def frame_to_sample(frame: Frame, *, key: str, category: str, session: SessionSettings, device_name: str,
                     capture_index: int, burst_index: int, info: dict[str, Any]) -> Sample:
     """The raw sample of one device frame: camera depth on the RGB grid, IR pair kept, no depth_gt yet."""
@@ -196,7 +202,7 @@ class Recorder:
         """One past the newest logged capture, skipping indices whose folders exist anyway (a crash
         between writing the samples and the log leaves such folders; they are never overwritten)."""
         index = max((c.index for c in self.captures), default=-1) + 1
-        while any(sample_dir(self.out, f"{self.session.name}/{name}/{index:06d}").exists()
+        while any(sample_dir(self.out, capture_key(self.session.name, name, index)).exists()
                   for name in self.rig.cameras):
             index += 1
         return index
@@ -246,7 +252,7 @@ class Recorder:
                 index = first_index + n
                 keys, fills = [], {}
                 for name, frame in frames.items():
-                    key = f"{session.name}/{name}/{index:06d}"
+                    key = capture_key(session.name, name, index)
                     samples.append(frame_to_sample(frame, key=key, category=category, session=session,
                                                    device_name=name, capture_index=index, burst_index=n,
                                                    info=infos[name]))

@@ -22,7 +22,7 @@ from typing import Any
 
 import yaml
 
-from .cameras import Camera, CaptureError, Frame, make_camera, parse_device_spec
+from .cameras import Camera, CaptureError, Frame, driver_config_class, make_camera, parse_device_spec
 
 DEVICE_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 
@@ -82,7 +82,9 @@ def load_rig(path: str | Path) -> RigConfig:
     rig = RigConfig(devices=devices, primary=primary, name=str(data.get("name", path.stem)),
                     quotas=data.get("quotas"), total_target=int(data.get("total_target", 1000)))
     for name, device in devices.items():  # option names are checked against the driver's config now
-        make_camera(device.spec, device.options, origin=f"rig file {path}: devices.{name}.options")
+        where = f"rig file {path}: devices.{name}.options"
+        device.options = driver_config_class(parse_device_spec(device.spec)).current_options(device.options, where)
+        make_camera(device.spec, device.options, origin=where)
     return rig
 
 

@@ -16,9 +16,12 @@ from depthcur.schemas import Sample
 
 @dataclass
 class FilterConfig:
+    #: reject samples whose depth is valid on less than this fraction of the pixels
     min_valid_ratio: float = 0.05
+    #: valid depth range (m) ...
     min_depth_m: float = 0.05
     max_depth_m: float = 80.0
+    #: ... reject samples with more than this fraction of their valid pixels outside it
     max_out_of_range_frac: float = 0.01
     min_depth_std_m: float = 1e-3           # below this the map is constant (degenerate)
     duplicate_hamming: int = 4              # perceptual-hash bits; 0 = exact duplicates only

@@ -16,6 +16,7 @@ from depthcur.core.progress import get_logger
 from depthcur.core.ray_runner import init_ray, run_tasks
 from depthcur.schemas import (Sample, SchemaError, read_sample, sample_exists, scan_samples, write_bytes_atomic,
                               write_json_atomic, write_sample)
+from depthcur.schemas.keys import flatten_key, key_from_names, key_of_folder
 
 log = get_logger(__name__)
 DONE_DIR = ".depthcur-done"
@@ -33,10 +34,6 @@ class JobSummary:
         return f"curate {self.verb}: {self.done} done, {self.skipped} already complete, {len(self.failed)} failed"
 
 
-def sample_key(root: Path, folder: Path) -> str:
-    return folder.relative_to(root).as_posix()
-
-
 def input_samples(in_dir: Path) -> list[Path]:
     scan = scan_samples(in_dir)
     if scan.leftovers:
@@ -45,7 +42,7 @@ def input_samples(in_dir: Path) -> list[Path]:
 
 
 def done_marker(out: Path, key: str) -> Path:
-    return out / DONE_DIR / f"{key.replace('/', '__')}.done"
+    return out / DONE_DIR / f"{flatten_key(key)}.done"
 
 
 def apply_task(job: tuple[Callable[..., Any], Any, dict]) -> Any:
@@ -74,7 +71,7 @@ def run_job(verb: str, fn: Callable[..., Any], items: Sequence[Any], skipped: in
 
 def pending_samples(in_dir: Path, is_done: Callable[[str], bool]) -> tuple[list[Path], int]:
     folders = input_samples(in_dir)
-    todo = [f for f in folders if not is_done(sample_key(in_dir, f))]
+    todo = [f for f in folders if not is_done(key_of_folder(in_dir, f))]
     return todo, len(folders) - len(todo)
 
 
@@ -101,9 +98,9 @@ def run_stereo(in_dir: Path, out: Path, config, ray_address: str | None = None) 
 def lidar_task(points_path: Path, images: Path, calib_path: Path, out: Path, dataset: str) -> str:
     import numpy as np
 
-    from depthcur.schemas import DepthEncoding, DepthGtKind, SchemaError, Source, with_stats
+    from depthcur.schemas import DEFAULT_DEPTH_SCALE, DepthEncoding, DepthGtKind, SchemaError, Source, with_stats
 
-    from .io.files import key_part, read_rgb_file
+    from .io.files import read_rgb_file
     from .lidar import project_points, read_calib, read_points
 
     calib = read_calib(calib_path)
@@ -113,8 +110,8 @@ def lidar_task(points_path: Path, images: Path, calib_path: Path, out: Path, dat
         raise SchemaError(f"no image {points_path.stem}.png/.jpg in {images} for this scan", path=str(points_path))
     rgb, fmt = read_rgb_file(image)
     depth, _ = project_points(read_points(points_path), calib.K, calib.T_cam_from_lidar, rgb.shape[:2])
-    scale = 0.001 if depth.max(initial=0) < 65 else 1 / 256
-    sample = Sample(key=f"{key_part(dataset)}/{key_part(points_path.stem)}", source=Source.LIDAR, dataset=dataset,
+    scale = DEFAULT_DEPTH_SCALE if depth.max(initial=0) < 65 else 1 / 256   # mm up to 65 m, KITTI's 1/256 m beyond
+    sample = Sample(key=key_from_names(dataset, points_path.stem), source=Source.LIDAR, dataset=dataset,
                     rgb=rgb, K_rgb=calib.K, depth_gt=depth.astype(np.float32), depth_gt_kind=DepthGtKind.LIDAR,
                     rgb_format=fmt, depth_encoding={"depth_gt": DepthEncoding("png16", scale)},
                     provenance={"lidar_points": str(points_path), "calib": str(calib_path),
@@ -125,10 +122,8 @@ def lidar_task(points_path: Path, images: Path, calib_path: Path, out: Path, dat
 
 def run_lidar(points_dir: Path, images: Path, calib: Path, out: Path, dataset: str = "lidar",
               ray_address: str | None = None) -> JobSummary:
-    from .io.files import key_part
-
     scans = sorted(p for p in points_dir.iterdir() if p.suffix.lower() in (".bin", ".npy", ".pcd", ".ply"))
-    todo = [p for p in scans if not sample_exists(out, f"{key_part(dataset)}/{key_part(p.stem)}")]
+    todo = [p for p in scans if not sample_exists(out, key_from_names(dataset, p.stem))]
     return run_job("lidar", lidar_task, todo, len(scans) - len(todo), ray_address, images=images,
                    calib_path=calib, out=out, dataset=dataset)
 
@@ -184,7 +179,7 @@ def export_task(folder: Path, in_dir: Path, layout: str, out: Path) -> str:
 
     sample = read_sample(folder)
     LAYOUTS[layout].export_sample(sample, out)
-    write_bytes_atomic(done_marker(out, sample_key(in_dir, folder)), b"")  # after every file of the sample
+    write_bytes_atomic(done_marker(out, key_of_folder(in_dir, folder)), b"")  # after every file of the sample
     return sample.key
 
 
@@ -197,7 +192,7 @@ def run_export(in_dir: Path, layout: str, out: Path, ray_address: str | None = N
 
 
 def part_path(out: Path, key: str) -> Path:
-    return out / "parts" / f"{key.replace('/', '__')}.jsonl"
+    return out / "parts" / f"{flatten_key(key)}.jsonl"
 
 
 def write_jsonl(path: Path, records: list[dict]) -> None:
@@ -215,7 +210,7 @@ def vqa_task(folder: Path, in_dir: Path, out: Path, config) -> int:
     from .exports.vqa import vqa_records
 
     records = vqa_records(read_sample(folder), out, config)
-    write_jsonl(part_path(out, sample_key(in_dir, folder)), records)  # the part is the completion marker
+    write_jsonl(part_path(out, key_of_folder(in_dir, folder)), records)  # the part is the completion marker
     return len(records)
 
 
@@ -239,7 +234,7 @@ def fde_task(folder: Path, in_dir: Path, out: Path, config) -> int:
     records = []
     targets = fde_targets(sample, config)
     if targets:
-        base = out / split / "images" / sample.key.replace("/", "__")
+        base = out / split / "images" / flatten_key(sample.key)
         write_bytes_atomic(base / "image.png", encode_rgb(sample.rgb))
         write_bytes_atomic(base / "depth.png", encode_depth_png(sample.depth_gt, scale, field="depth_gt"))
     for target in targets:
@@ -252,7 +247,7 @@ def fde_task(folder: Path, in_dir: Path, out: Path, config) -> int:
                         "target_mask": f"{rel}/{name}_mask.png", "boundary_band": f"{rel}/{name}_band.png",
                         "box_xyxy": target["box"], "text": target["text"], "area_frac": target["area_frac"],
                         "band_radius_px": config.band_radius_px, "K": sample.K_rgb.as_list()})
-    write_jsonl(part_path(out, sample_key(in_dir, folder)), records)
+    write_jsonl(part_path(out, key_of_folder(in_dir, folder)), records)
     return len(records)
 
 

@@ -3,13 +3,16 @@ percentiles per dataset (MetricAnything Fig. 3) and a sample gallery, as PNGs pl
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
 
-from depthcur.schemas import Sample, write_bytes_atomic
-from depthcur.schemas.codecs import encode_png
+from depthcur.core.pages import escape, figure, page, text_table
+from depthcur.core.pictures import depth_colormap, histogram_image, robust_range
+from depthcur.schemas import Sample, flatten_key, write_bytes_atomic
+from depthcur.schemas.codecs import encode_rgb
+
+from .charts import figure_png, pyplot
 
 PERCENTILES = (1, 5, 50, 95, 99)
 
@@ -25,63 +28,25 @@ def sample_summary(sample: Sample) -> dict:
             "lr_consistent_ratio": sample.stats.get("lr_consistent_ratio")}
 
 
-def depth_colormap(depth: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
-    """RGB uint8 turbo colouring of inverse depth (near = warm); invalid pixels black."""
-    import matplotlib
-
-    valid = depth > 0
-    out = np.zeros((*depth.shape, 3), np.uint8)
-    if not valid.any():
-        return out
-    inv = np.where(valid, 1.0 / np.where(valid, depth, 1), 0)
-    lo_inv = 1.0 / hi if hi else np.percentile(inv[valid], 2)
-    hi_inv = 1.0 / lo if lo else np.percentile(inv[valid], 98)
-    t = np.clip((inv - lo_inv) / max(hi_inv - lo_inv, 1e-9), 0, 1)
-    out[valid] = (matplotlib.colormaps["turbo"](t[valid])[:, :3] * 255).astype(np.uint8)
-    return out
-
-
 def gallery_tile(sample: Sample, height: int = 120) -> np.ndarray:
-    """RGB | sensor depth | target depth, side by side at one height."""
+    """RGB | sensor depth | target depth, side by side at one height and on the target's depth range."""
     import cv2
 
-    panels = [sample.rgb]
-    for depth in (sample.depth_raw, sample.depth_gt):
-        if depth is not None:
-            panels.append(depth_colormap(depth))
+    depths = [d for d in (sample.depth_raw, sample.depth_gt) if d is not None]
+    near, far = robust_range(depths[-1]) if depths else (None, None)
+    panels = [sample.rgb] + [depth_colormap(depth, near, far) for depth in depths]
     width = int(round(sample.width * height / sample.height))
     return np.concatenate([cv2.resize(p, (width, height), interpolation=cv2.INTER_NEAREST) for p in panels], axis=1)
 
 
-def save_figure(fig, path: Path) -> None:
-    import io
-
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    write_bytes_atomic(path, buf.getvalue())
-
-
 def mask_ratio_figure(summaries: list[dict], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
     by_source: dict[str, list[float]] = {}
     for s in summaries:
         if s["mask_ratio"] is not None:
             by_source.setdefault(s["source"], []).append(s["mask_ratio"])
-    bins = np.linspace(0, 1, 21)
-    for source, ratios in sorted(by_source.items()):
-        ax.hist(ratios, bins=bins, histtype="stepfilled", alpha=0.45, label=f"{source} (n={len(ratios)})")
-    ax.set_xlabel("mask ratio (missing fraction of sensor depth)")
-    ax.set_ylabel("samples")
-    ax.set_title("Mask-ratio distribution per source")
-    if by_source:
-        ax.legend()
-    save_figure(fig, path)
-    plt.close(fig)
+    picture = histogram_image(dict(sorted(by_source.items())), title="Mask-ratio distribution per source",
+                              xlabel="mask ratio (missing fraction of sensor depth)")
+    write_bytes_atomic(path, encode_rgb(picture))
 
 
 def percentile_table(summaries: list[dict]) -> dict[str, list[float]]:
@@ -94,12 +59,7 @@ def percentile_table(summaries: list[dict]) -> dict[str, list[float]]:
 
 
 def depth_range_figure(table: dict[str, list[float]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(max(4, 1.2 * len(table) + 2), 3.5))
+    fig, ax = pyplot().subplots(figsize=(max(4, 1.2 * len(table) + 2), 3.5))
     for i, (name, (p1, p5, p50, p95, p99)) in enumerate(table.items()):
         ax.vlines(i, p1, p99, color="tab:blue", linewidth=2)
         ax.vlines(i, p5, p95, color="tab:blue", linewidth=9, alpha=0.6)
@@ -113,26 +73,21 @@ def depth_range_figure(table: dict[str, list[float]], path: Path) -> None:
         ax.yaxis.set_major_formatter(ScalarFormatter())
     ax.set_ylabel("depth (m)")
     ax.set_title("Depth range per dataset: p1–p99 (thin), p5–p95 (thick), median")
-    save_figure(fig, path)
-    plt.close(fig)
+    write_bytes_atomic(path, figure_png(fig))
 
 
 def render_html(summaries: list[dict], table: dict[str, list[float]], gallery: list[tuple[str, str]]) -> str:
-    rows = "".join(f"<tr><td>{html.escape(name)}</td>" + "".join(f"<td>{v:.2f}</td>" for v in values) + "</tr>"
-                   for name, values in table.items())
+    rows = [[escape(name)] + [f"{v:.2f}" for v in values] for name, values in table.items()]
     counts: dict[str, int] = {}
     for s in summaries:
         counts[s["source"]] = counts.get(s["source"], 0) + 1
-    tiles = "".join(f'<figure><img src="{src}"><figcaption>{html.escape(key)}</figcaption></figure>'
-                    for key, src in gallery)
-    return f"""<!doctype html><html><head><meta charset="utf-8"><title>depthcur curation report</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;
-padding:4px 8px}}figure{{display:inline-block;margin:6px}}figcaption{{font-size:small}}</style></head><body>
-<h1>Curation report</h1><p>{len(summaries)} samples; by source: {html.escape(str(counts))}</p>
-<h2>Mask ratio per source</h2><img src="mask_ratio_hist.png">
-<h2>Depth range per dataset</h2><img src="depth_range.png">
-<table><tr><th>dataset</th>{''.join(f'<th>p{p}</th>' for p in PERCENTILES)}</tr>{rows}</table>
-<h2>Gallery (RGB | sensor depth | target depth)</h2>{tiles}</body></html>"""
+    tiles = "".join(figure(src, key) for key, src in gallery)
+    return page("depthcur curation report", f"""<h1>Curation report</h1>
+<p>{len(summaries)} samples; by source: {escape(str(counts))}</p>
+<h2>Mask ratio per source</h2><img src='mask_ratio_hist.png' alt='mask ratio histogram per source'>
+<h2>Depth range per dataset</h2><img src='depth_range.png' alt='depth range per dataset'>
+{text_table(["dataset", *(f"p{p}" for p in PERCENTILES)], rows)}
+<h2>Gallery (RGB | sensor depth | target depth)</h2>{tiles}""")
 
 
 def write_report(summaries: list[dict], gallery_samples: list[Sample], out: Path) -> Path:
@@ -140,12 +95,10 @@ def write_report(summaries: list[dict], gallery_samples: list[Sample], out: Path
     table = percentile_table(summaries)
     depth_range_figure(table, out / "depth_range.png")
     gallery = []
-    import cv2
-
     for index, sample in enumerate(gallery_samples):
-        name = f"gallery/{index:03d}_{sample.key.replace('/', '__')}.png"
-        write_bytes_atomic(out / name, encode_png(cv2.cvtColor(gallery_tile(sample), cv2.COLOR_RGB2BGR)))
+        name = f"gallery/{index:03d}_{flatten_key(sample.key)}.png"
+        write_bytes_atomic(out / name, encode_rgb(gallery_tile(sample)))
         gallery.append((sample.key, name))
-    page = out / "index.html"
-    write_bytes_atomic(page, render_html(summaries, table, gallery).encode())
-    return page
+    path = out / "index.html"
+    write_bytes_atomic(path, render_html(summaries, table, gallery).encode())
+    return path

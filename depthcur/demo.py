@@ -7,7 +7,6 @@ the verbs themselves resume inside a step that was interrupted.
 
 from __future__ import annotations
 
-import html
 import json
 import shlex
 import time
@@ -17,6 +16,9 @@ from pathlib import Path
 import typer
 
 from depthcur.core.config import ConfigOption
+from depthcur.core.exits import items_failed
+from depthcur.core.options import options_from
+from depthcur.core.pages import escape, figure, page, text_table
 
 
 @dataclass(frozen=True)
@@ -93,9 +95,9 @@ def steps(out: Path, size: DemoSize) -> list[tuple[str, list[str]]]:
                        "--config", str(out / "configs/mdm.yaml"), "--steps", str(size.mdm_steps),
                        "--out", str(runs / "mdm")]),
         ("train_prompt", ["train", "prompt", "--data", str(out / "shards/train"), "--data",
-                          str(out / "shards/virtual_lidar"), "--config", "tiny", "--steps", str(size.prompt_steps),
+                          str(out / "shards/virtual_lidar"), "--preset", "tiny", "--steps", str(size.prompt_steps),
                           "--prior", str(runs / "mdm"), "--out", str(runs / "prompt")]),
-        ("train_distill", ["train", "distill", "--data", str(out / "shards/train"), "--config", "tiny",
+        ("train_distill", ["train", "distill", "--data", str(out / "shards/train"), "--preset", "tiny",
                            "--steps", str(size.distill_steps), "--teacher", str(runs / "prompt"),
                            "--out", str(runs / "distill")]),
         ("evaluate", ["eval", "--model", "raw-depth", "--model", "fill-nearest", "--model", "inpaint",
@@ -128,12 +130,11 @@ def run_step(app: typer.Typer, argv: list[str]) -> int:
     from typer.main import get_command
 
     try:
-        result = get_command(app).main(args=argv, prog_name="depthcur", standalone_mode=False)
-    except typer.Exit as exc:
-        return exc.exit_code
-    except SystemExit as exc:  # click raises this for usage errors
+        # standalone: usage errors are reported and become exit code 2, as on the command line
+        get_command(app).main(args=argv, prog_name="depthcur", standalone_mode=True)
+    except SystemExit as exc:  # standalone mode always ends with sys.exit
         return int(exc.code or 0)
-    return result if isinstance(result, int) else 0
+    return 0
 
 
 def run_demo(app: typer.Typer, out: Path, size_name: str = "quick") -> Path:
@@ -164,27 +165,30 @@ def run_demo(app: typer.Typer, out: Path, size_name: str = "quick") -> Path:
     return write_demo_report(out, plan, timings)
 
 
+STYLE = """
+body{max-width:1200px} img{max-width:560px;min-width:200px;border:1px solid #ccc;image-rendering:pixelated}
+"""
+
+
 def _link(out: Path, relative: str, label: str) -> str:
     path = out / relative
     if not path.exists():
-        return f"<li>{html.escape(label)}: <em>missing ({html.escape(relative)})</em></li>"
-    return f"<li><a href='{html.escape(relative)}'>{html.escape(label)}</a></li>"
+        return f"<li>{escape(label)}: <em>missing ({escape(relative)})</em></li>"
+    return f"<li><a href='{escape(relative)}'>{escape(label)}</a></li>"
 
 
 def _picture(out: Path, relative: str, caption: str) -> str:
-    if not (out / relative).exists():
-        return ""
-    return (f"<figure><a href='{html.escape(relative)}'><img src='{html.escape(relative)}'></a>"
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>")
+    return figure(relative, caption, link=True) if (out / relative).exists() else ""
 
 
 def write_demo_report(out: Path, plan: list[tuple[str, list[str]]], timings: dict[str, float]) -> Path:
+    from depthcur.curate.shards.manifest import MANIFEST_NAME
     from depthcur.schemas import write_bytes_atomic
 
     metrics_path = out / "evaluate/metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else {}
-    rows = "".join(f"<tr><td>{html.escape(name)}</td><td><code>depthcur {html.escape(shlex.join(argv))}</code></td>"
-                   f"<td>{timings.get(name, 0):.1f}</td></tr>" for name, argv in plan)
+    rows = [(escape(name), f"<code>depthcur {escape(shlex.join(argv))}</code>", f"{timings.get(name, 0):.1f}")
+            for name, argv in plan]
     summary = _headline_table(metrics)
     pictures = "".join([
         _picture(out, "render/train/gallery.png", "render: RGB, perfect depth, IR pair, GT disparity, SGM depth"),
@@ -195,27 +199,22 @@ def write_demo_report(out: Path, plan: list[tuple[str, list[str]]], timings: dic
         _link(out, "render/train/render_report.json", "render report (train scenes)"),
         _link(out, "render/test/render_report.json", "render report (held-out test scenes)"),
         _link(out, "curate/report/index.html", "curate report: mask ratios, depth ranges, gallery"),
-        _link(out, "shards/train/manifest.json", "training shard manifest"),
-        _link(out, "shards/test/manifest.json", "test shard manifest"),
+        _link(out, f"shards/train/{MANIFEST_NAME}", "training shard manifest"),
+        _link(out, f"shards/test/{MANIFEST_NAME}", "test shard manifest"),
         _link(out, "train/mdm/metrics.csv", "MDM training log"),
         _link(out, "train/prompt/metrics.csv", "prompt pretraining log"),
         _link(out, "train/distill/metrics.csv", "distillation log"),
         _link(out, "evaluate/report.html", "evaluation report: every protocol, pictures, worst cases"),
         _link(out, "evaluate/metrics.json", "evaluation metrics (JSON)"),
     ])
-    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>depthcur demo</title><style>
-body{{font-family:system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}}
-table{{border-collapse:collapse;font-size:13px}} td,th{{border:1px solid #ddd;padding:3px 8px}}
-th{{background:#f2f2f2}} figure{{display:inline-block;margin:4px;vertical-align:top}}
-img{{max-width:560px;min-width:200px;border:1px solid #ccc;image-rendering:pixelated}}
-</style></head><body><h1>depthcur demo</h1>
+    body = f"""<h1>depthcur demo</h1>
 <p>Procedural Blender scenes, rendered with a speckle projector and SGM sensor depth, curated, sharded, used to
 train the three stages at tiny size, and evaluated on held-out scenes against the raw sensor depth and classical
 fills.</p><h2>Headline: completed depth vs the sensor's own depth</h2>{summary}
 {completion}<h2>Pictures</h2>{pictures}<h2>Every stage's outputs</h2><ul>{links}</ul>
-<h2>Steps</h2><table><tr><th>step</th><th>command</th><th>seconds</th></tr>{rows}</table></body></html>"""
+<h2>Steps</h2>{text_table(("step", "command", "seconds"), rows)}"""
     path = out / "report.html"
-    write_bytes_atomic(path, page.encode())
+    write_bytes_atomic(path, page("depthcur demo", body, STYLE).encode())
     return path
 
 
@@ -263,19 +262,15 @@ def _headline_table(metrics: dict) -> str:
     rows = _headline_rows(metrics)
     if not rows:
         return "<p><em>no evaluation metrics yet</em></p>"
-    head = "".join(f"<th>{k}</th>" for k in ("model", *HEADLINE_COLUMNS))
-    body = ""
-    for row in rows:
-        cells = "".join(f"<td>{row[k]:.4f}</td>" if isinstance(row.get(k), (int, float)) else "<td>–</td>"
-                        for k in HEADLINE_COLUMNS)
-        body += f"<tr><td>{html.escape(str(row.get('model')))}</td>{cells}</tr>"
+    body = [[escape(str(row.get("model")))] + [f"{row[k]:.4f}" if isinstance(row.get(k), (int, float)) else "–"
+                                               for k in HEADLINE_COLUMNS] for row in rows]
     claim = headline(metrics)
     sentence = ""
     if claim:
-        sentence = f"<p>On {claim['samples']} held-out samples: {html.escape(claim_sentence(claim))}.</p>"
+        sentence = f"<p>On {claim['samples']} held-out samples: {escape(claim_sentence(claim))}.</p>"
     return (f"{sentence}<p>Protocol <code>{HEADLINE_PROTOCOL}</code>: the sensor's own depth is the input. "
             "<em>missed_</em> columns score only the valid pixels the sensor did not measure.</p>"
-            f"<table><tr>{head}</tr>{body}</table>")
+            f"{text_table(('model', *HEADLINE_COLUMNS), body)}")
 
 
 def claim_sentence(claim: dict) -> str:
@@ -289,19 +284,28 @@ def _number(value) -> str:
     return f"{value:.3f}" if isinstance(value, (int, float)) else "–"
 
 
+@dataclass
+class DemoConfig:
+    """The options of ``depthcur demo``."""
+
+    #: output folder
+    out: Path = Path("demo_out")
+    #: smallest sizes, for a fast look
+    quick: bool = False
+
+
 def register(app: typer.Typer) -> None:
     @app.command(help="Run the whole pipeline on procedural scenes and write one HTML report.")
-    def demo(out: Path = typer.Option(Path("demo_out"), "--out", help="Output folder."),
-             quick: bool = typer.Option(False, "--quick", help="Smallest sizes, for a fast look."),
-             config: ConfigOption = None) -> None:
+    @options_from(DemoConfig)
+    def demo(cfg: DemoConfig, config: ConfigOption = None) -> None:
         from depthcur.core.progress import console
 
+        out = cfg.out
         started = time.perf_counter()
         try:
-            report = run_demo(app, out, "quick" if quick else "full")
+            report = run_demo(app, out, "quick" if cfg.quick else "full")
         except RuntimeError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(code=1)
+            raise items_failed("demo", [exc]) from None
         console.print(f"demo: finished in {time.perf_counter() - started:.0f}s")
         claim = headline(json.loads((out / "evaluate/metrics.json").read_text()))
         if claim:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from depthcur.core.stereo import depth_to_disparity
 from depthcur.schemas import DepthGtKind, Intrinsics, Sample, Source, Split, with_stats
 
 
@@ -52,7 +53,7 @@ def make_sample(key: str, *, height: int = 120, width: int = 160, seed: int = 0,
     k = Intrinsics(fx, fx, (width - 1) / 2, (height - 1) / 2)
     depth, inst = scene_depth(height, width, fx, rng)
     baseline = float(rng.uniform(0.05, 0.2))
-    disparity = (fx * baseline / depth).astype(np.float32)
+    disparity = depth_to_disparity(depth, fx, baseline)
 
     # The right view is approximated by warping; disparity is sampled at the right-view pixel.
     texture = speckle(height, width + 64, rng)

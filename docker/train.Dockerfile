@@ -33,15 +33,15 @@ ENV VIRTUAL_ENV=/opt/venv \
 WORKDIR /opt/depthcur
 COPY . .
 
-# The same pinned install as scripts/setup.sh (README `make demo`), for the train role. The
-# constraints file pins torch==2.13.0; the extra index only decides which build of that version
-# is fetched (+cu128 rather than PyPI's default), so the pin is honoured. The image builds
-# elsewhere, with internet; the dev machines use a local CPU wheel instead. ray[client] adds only
-# grpcio (pinned in the constraints).
+# The same pinned install as scripts/setup.sh (README `make demo`), for the train role: training
+# and `depthcur eval` of its checkpoints. The constraints file pins torch==2.13.0; the extra
+# index only decides which build of that version is fetched (+cu128 rather than PyPI's
+# default), so the pin is honoured. The image builds elsewhere, with internet; the dev machines
+# use a local CPU wheel instead. ray[client] adds only grpcio (pinned in the constraints).
 RUN python3.11 -m venv "$VIRTUAL_ENV" \
     && pip install --no-cache-dir -c requirements/constraints.txt \
         --extra-index-url "https://download.pytorch.org/whl/${TORCH_CUDA}" \
-        ".[train]" "torch==2.13.0" "ray[client]==2.60.0" \
+        ".[train,evaluate]" "torch==2.13.0" "ray[client]==2.60.0" \
     && python -c "import torch; assert torch.__version__.startswith('2.13.0'), torch.__version__" \
     && depthcur --help > /dev/null
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+from depthcur.curate.shards.manifest import has_manifest
 from depthcur.schemas import Sample, read_sample, scan_samples
 
 
 def _is_raw_folder_root(path: Path) -> bool:
-    return path.is_dir() and not (path / "manifest.json").is_file()
+    return path.is_dir() and not has_manifest(path)
 
 
 def iter_samples(paths: Sequence[str | Path], *, max_samples: int | None = None,

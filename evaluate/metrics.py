@@ -207,14 +207,6 @@ def stereo_metrics(pred_disparity: np.ndarray, gt_disparity: np.ndarray, *, wher
             "density": density}
 
 
-def depth_to_disparity(depth: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
-    """fx·B/Z, 0 where depth is 0."""
-    out = np.zeros_like(depth, dtype=np.float32)
-    has = depth > 0
-    out[has] = fx * baseline_m / depth[has]
-    return out
-
-
 def field_of_view_deg(focal_px: float, size_px: int) -> float:
     return math.degrees(2.0 * math.atan(size_px / (2.0 * focal_px)))
 

@@ -13,7 +13,6 @@ Randomness comes only from the ``rng`` passed in; :func:`protocol_rng` derives i
 
 from __future__ import annotations
 
-import math
 import zlib
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable
@@ -21,6 +20,9 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
+from depthcur.curate.exports.fde import FdeConfig, boundary_band, target_instances
+from depthcur.curate.exports.vqa import UNIFIED_FOCAL_PX, normalise_focal
+from depthcur.curate.lidar import VirtualLidarConfig, virtual_lidar
 from depthcur.schemas import Intrinsics, Sample
 
 from .metrics import EvalInputError
@@ -71,11 +73,7 @@ class KinectNoise:
 
 
 KINECT = KinectNoise()
-DEPTHLM_FOCAL_PX = 1000.0
 DEPTHLM_POINTS = 10
-FDE_BAND_RADIUS_PX = 10
-FDE_MAX_TARGET_FRACTION = 0.5   # larger instances (walls, floor) are background, not targets
-FDE_MIN_TARGET_PIXELS = 16
 SFM_DEFAULT_POINTS = 500
 EXTREME_POINTS = 100
 
@@ -208,31 +206,10 @@ def downsample(sample: Sample, arg: str | None, rng: np.random.Generator) -> Pro
                       info={"factor": factor, "grid_points": int(grid.sum()), "n_points": int((sparse > 0).sum())})
 
 
-def lidar_rows(n_lines: int, K: Intrinsics, shape: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
-    """Row of each of ``n_lines`` beams in every column, shape (n_lines, W), -1 outside the image.
-
-    A beam at elevation φ hits image row v = cy + fy·tan(φ)·sqrt(1 + ((u - cx)/fx)²): the
-    curved scan lines of a spinning LiDAR. Beams are evenly spaced in elevation over the
-    image's vertical FOV, with one random offset per image.
-    """
-    h, w = shape
-    top, bottom = math.atan((-0.5 - K.cy) / K.fy), math.atan((h - 0.5 - K.cy) / K.fy)
-    spacing = (bottom - top) / n_lines
-    elevations = top + spacing * (np.arange(n_lines) + rng.uniform(0.0, 1.0))
-    u = np.arange(w, dtype=np.float64)
-    stretch = np.sqrt(1.0 + ((u - K.cx) / K.fx) ** 2)
-    rows = np.rint(K.cy + K.fy * np.tan(elevations)[:, None] * stretch[None, :]).astype(int)
-    rows[(rows < 0) | (rows >= h)] = -1
-    return rows
-
-
 def lidar(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
-    """An L-line LiDAR scan pattern sampled from GT (one return per beam per column)."""
+    """GT sampled by the L-line virtual LiDAR of ``curate lidar --virtual`` (its default azimuth step)."""
     n_lines = _int_arg("lidar", arg)
-    rows = lidar_rows(n_lines, sample.K_rgb, sample.depth_gt.shape, rng)
-    cols = np.broadcast_to(np.arange(rows.shape[1])[None, :], rows.shape)
-    inside = rows >= 0
-    sparse = _sparse(sample.depth_gt, rows[inside], cols[inside])
+    sparse = virtual_lidar(sample.depth_gt, sample.K_rgb, VirtualLidarConfig(n_lines=n_lines))
     return _base_case(sample, sparse, prompt=sparse,
                       info={"lines": n_lines, "n_points": int((sparse > 0).sum())})
 
@@ -266,25 +243,14 @@ def _require_raw(sample: Sample) -> np.ndarray:
     return sample.depth_raw
 
 
-def fde_targets(instance_mask: np.ndarray, gt_valid: np.ndarray, radius: int = FDE_BAND_RADIUS_PX,
+def fde_regions(instance_mask: np.ndarray, gt_valid: np.ndarray, config: FdeConfig = FdeConfig(),
                 ) -> list[dict[str, np.ndarray]]:
-    """FDE-Bench regions per target: its mask, the band within ``radius`` px of its contour, the image.
-
-    Targets are the instance ids > 0 covering between FDE_MIN_TARGET_PIXELS pixels and
-    FDE_MAX_TARGET_FRACTION of the image. The boundary band is dilate(mask) minus
-    erode(mask) with a (2r+1)² disc, so it extends r pixels to both sides of the contour.
+    """FDE-Bench regions of each FDE target (the ``curate fde`` export's targets and band), within valid GT:
+    foreground = its mask, boundary = the band within ``band_radius_px`` of its contour, global = the image.
     """
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    targets = []
-    for ident in np.unique(instance_mask):
-        mask = instance_mask == ident
-        if ident == 0 or mask.sum() < FDE_MIN_TARGET_PIXELS or mask.mean() > FDE_MAX_TARGET_FRACTION:
-            continue
-        as_u8 = mask.astype(np.uint8)
-        band = (cv2.dilate(as_u8, disc) > 0) & ~(cv2.erode(as_u8, disc, borderType=cv2.BORDER_REPLICATE) > 0)
-        targets.append({"id": int(ident), "foreground": mask & gt_valid, "boundary": band & gt_valid,
-                        "global": gt_valid.copy()})
-    return targets
+    return [{"id": ident, "foreground": mask & gt_valid,
+             "boundary": boundary_band(mask, config.band_radius_px) & gt_valid, "global": gt_valid.copy()}
+            for ident, mask, _ in target_instances(instance_mask, config)]
 
 
 def fde(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
@@ -292,22 +258,19 @@ def fde(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCa
     if sample.instance_mask is None:
         raise EvalInputError("the fde protocol needs an instance mask", field="instance_mask", where=sample.key)
     case = _base_case(sample, _require_raw(sample))
-    case.targets = fde_targets(sample.instance_mask, case.gt > 0)
+    case.targets = fde_regions(sample.instance_mask, case.gt > 0)
     case.info["targets"] = len(case.targets)
     return case
 
 
-def focal_normalise(sample: Sample, focal_px: float = DEPTHLM_FOCAL_PX
+def focal_normalise(sample: Sample, focal_px: float = UNIFIED_FOCAL_PX
                     ) -> tuple[np.ndarray, Intrinsics, np.ndarray, np.ndarray | None]:
-    """Resize so fx becomes ``focal_px`` (DepthLM/DepthVLM); depth values are unchanged."""
-    factor = focal_px / sample.K_rgb.fx
-    h, w = sample.depth_gt.shape
-    size = (max(1, int(round(w * factor))), max(1, int(round(h * factor))))
-    sx, sy = size[0] / w, size[1] / h
-    rgb = cv2.resize(sample.rgb, size, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+    """The VQA export's focal normalisation (DepthLM/DepthVLM), with the depth maps resized alongside."""
+    rgb, K = normalise_focal(sample.rgb, sample.K_rgb, focal_px)
+    size = (rgb.shape[1], rgb.shape[0])
     gt = cv2.resize(sample.depth_gt, size, interpolation=cv2.INTER_NEAREST)
     raw = None if sample.depth_raw is None else cv2.resize(sample.depth_raw, size, interpolation=cv2.INTER_NEAREST)
-    return rgb, sample.K_rgb.scaled(sx, sy), gt, raw
+    return rgb, K, gt, raw
 
 
 def depthlm(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
@@ -320,7 +283,7 @@ def depthlm(sample: Sample, arg: str | None, rng: np.random.Generator) -> Protoc
     eval_mask = np.zeros(gt.shape, dtype=bool)
     eval_mask[rows[chosen], cols[chosen]] = True
     return ProtocolCase(rgb=rgb, K=K, gt=gt, depth_in=raw, eval_mask=eval_mask,
-                        info={"focal_px": DEPTHLM_FOCAL_PX, "n_points": int(eval_mask.sum()),
+                        info={"focal_px": UNIFIED_FOCAL_PX, "n_points": int(eval_mask.sum()),
                               "resized_to": [int(gt.shape[0]), int(gt.shape[1])]})
 
 

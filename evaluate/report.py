@@ -6,16 +6,17 @@ same inputs the metrics saw); the numbers come from ``metrics.json``.
 
 from __future__ import annotations
 
-import html
 import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any, Iterable
 
+from depthcur.core.pages import cell, escape, figure, page, row, table, text_table
+from depthcur.core.pictures import depth_colormap, histogram_image, robust_range
 from depthcur.schemas import Sample, write_bytes_atomic
 
 from .baselines import Predictor
-from .pictures import depth_image, depth_range, error_image, histogram_svg, sparse_depth_image, write_png
+from .pictures import error_image, sparse_depth_image, write_png
 from .protocols import KINECT, parse_spec
 from .runner import FDE_REGIONS, run_case
 
@@ -27,16 +28,12 @@ COLUMNS = [("samples", "n", "{:d}"), ("absrel", "AbsRel ↓", "{:.4f}"), ("rmse"
            ("missed_absrel", "missed AbsRel ↓", "{:.4f}"), ("missed_delta1", "missed δ1 ↑", "{:.3f}"),
            ("missed_coverage", "missed coverage ↑", "{:.1%}")]
 COVERAGE_KEYS = ("coverage", "density", "missed_coverage")
+MASK_RATIO_PICTURE = "mask_ratio_hist.png"   # under img/
 
 STYLE = """
-body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1500px}
-h1{font-size:22px} h2{font-size:18px;border-bottom:1px solid #ccc;padding-top:10px} h3{font-size:15px}
-table{border-collapse:collapse;margin:6px 0 14px;font-size:13px}
-td,th{border:1px solid #ddd;padding:3px 8px;text-align:right} th{background:#f2f2f2}
-td:first-child,th:first-child{text-align:left}
+td,th{text-align:right} td:first-child,th:first-child{text-align:left}
 tr.baseline td{background:#fff8e6} .best{font-weight:bold;color:#0a5}
-.cov{background:#eef6ff} figure{display:inline-block;margin:2px 4px;text-align:center;font-size:11px}
-figure img{display:block;max-width:220px} .note{color:#666;font-size:12px}
+.cov{background:#eef6ff} figure img{max-width:220px} .wide figure img{max-width:none}
 """
 
 
@@ -58,50 +55,52 @@ def _best_models(rows: list[dict], key: str) -> set[str]:
 def metrics_table(rows: list[dict]) -> str:
     columns = [c for c in COLUMNS if any(r.get(c[0]) is not None for r in rows)]
     best = {key: _best_models(rows, key) for key, _, _ in columns if key != "samples"}
-    head = "".join(f"<th{' class=cov' if k in COVERAGE_KEYS else ''}>{html.escape(t)}</th>"
-                   for k, t, _ in columns)
+    head = [cell("model", header=True)] + [cell(escape(t), header=True, classes=_coverage_class(k))
+                                           for k, t, _ in columns]
     body = []
-    for row in rows:
-        cells = []
+    for model_row in rows:
+        cells = [cell(escape(model_row["model"]))]
         for key, _, pattern in columns:
-            classes = [c for c, on in (("best", row["model"] in best.get(key, ())),
-                                       ("cov", key in COVERAGE_KEYS)) if on]
-            cls = f" class='{' '.join(classes)}'" if classes else ""
-            cells.append(f"<td{cls}>{_fmt(row.get(key), pattern)}</td>")
-        baseline = " class='baseline'" if row["model"] == "raw-depth" else ""
-        body.append(f"<tr{baseline}><td>{html.escape(row['model'])}</td>{''.join(cells)}</tr>")
-    return f"<table><tr><th>model</th>{head}</tr>{''.join(body)}</table>"
+            best_class = ["best"] if model_row["model"] in best.get(key, ()) else []
+            cells.append(cell(_fmt(model_row.get(key), pattern), classes=best_class + _coverage_class(key)))
+        body.append(row(cells, classes=["baseline"] if model_row["model"] == "raw-depth" else []))
+    return table([row(head), *body])
+
+
+def _coverage_class(key: str) -> list[str]:
+    return ["cov"] if key in COVERAGE_KEYS else []
 
 
 def fde_table(rows: list[dict]) -> str:
-    head = "".join(f"<th{' class=cov' if m == 'coverage' else ''}>{r} {m}</th>"
-                   for r in FDE_REGIONS for m in ("AbsRel", "δ1", "coverage"))
+    head = [cell("model", header=True), cell("targets", header=True)] + [
+        cell(f"{r} {m}", header=True, classes=["cov"] if m == "coverage" else [])
+        for r in FDE_REGIONS for m in ("AbsRel", "δ1", "coverage")]
     body = []
-    for row in rows:
-        fde = row.get("fde")
+    for model_row in rows:
+        fde = model_row.get("fde")
         if not fde:
             continue
-        cells = "".join(f"<td>{_fmt(fde[r]['absrel'], '{:.4f}')}</td><td>{_fmt(fde[r]['delta1'], '{:.3f}')}</td>"
-                        f"<td class='cov'>{_fmt(fde[r]['coverage'], '{:.1%}')}</td>" for r in FDE_REGIONS)
-        body.append(f"<tr><td>{html.escape(row['model'])}</td><td>{fde['targets']}</td>{cells}</tr>")
-    return f"<table><tr><th>model</th><th>targets</th>{head}</tr>{''.join(body)}</table>"
+        cells = [cell(escape(model_row["model"])), cell(str(fde["targets"]))]
+        for r in FDE_REGIONS:
+            cells += [cell(_fmt(fde[r]["absrel"], "{:.4f}")), cell(_fmt(fde[r]["delta1"], "{:.3f}")),
+                      cell(_fmt(fde[r]["coverage"], "{:.1%}"), classes=["cov"])]
+        body.append(row(cells))
+    return table([row(head), *body])
 
 
 def level_table(levels: dict[str, dict]) -> str:
-    head = "<tr><th>level</th><th>masked fraction ≥</th><th>block side (× short side)</th>" \
-           "<th>Gaussian σ [m]</th><th>Kinect noise</th></tr>"
-    body = "".join(f"<tr><td>{name}</td><td>{p['mask_fraction']:.0%}</td><td>{p['block_min']}–{p['block_max']}</td>"
-                   f"<td>{p['gaussian_sigma_m']}</td><td>{'yes' if p['kinect_noise'] else 'no'}</td></tr>"
-                   for name, p in levels.items())
+    header = ("level", "masked fraction ≥", "block side (× short side)", "Gaussian σ [m]", "Kinect noise")
+    body = [(escape(name), f"{p['mask_fraction']:.0%}", f"{p['block_min']}–{p['block_max']}",
+             str(p["gaussian_sigma_m"]), "yes" if p["kinect_noise"] else "no") for name, p in levels.items()]
     kinect = (f"Kinect noise (Nguyen 2012): axial σ_z = {KINECT.axial_a} + {KINECT.axial_b}·(z − {KINECT.axial_z0})² m, "
               f"lateral σ = {KINECT.lateral_sigma_px} px, disparity quantised to {KINECT.disparity_step_px} px "
               f"with baseline {KINECT.baseline_m} m.")
-    return f"<table>{head}{body}</table><p class='note'>{kinect}</p>"
+    return f"{text_table(header, body)}<p class='note'>{kinect}</p>"
 
 
 def _figure(out: Path, name: str, image, caption: str) -> str:
     write_png(out / "img" / name, image)
-    return f"<figure><img src='img/{name}' alt='{html.escape(caption)}'>{html.escape(caption)}</figure>"
+    return figure(f"img/{name}", caption)
 
 
 def gallery_prefix(protocol_index: int, sample_index: int) -> str:
@@ -116,17 +115,17 @@ def figure_name(prefix: str, part: str, model_index: int | None = None) -> str:
 def case_figures(out: Path, prefix: str, computed: tuple, only_model: str | None = None) -> str:
     """RGB, GT, input, and prediction + error per model of one (sample, protocol) case."""
     sample, (case, preds, scores) = computed
-    vmin, vmax = depth_range(case.gt)
+    near, far = robust_range(case.gt)
     figures = [_figure(out, figure_name(prefix, "rgb"), case.rgb, f"RGB {sample.key}")]
     if only_model is None:   # worst-case rows show just the one model's prediction and error
-        figures += [_figure(out, figure_name(prefix, "gt"), depth_image(case.gt, vmin, vmax), "GT depth"),
-                    _figure(out, figure_name(prefix, "in"), sparse_depth_image(case.depth_in, vmin, vmax),
+        figures += [_figure(out, figure_name(prefix, "gt"), depth_colormap(case.gt, near, far), "GT depth"),
+                    _figure(out, figure_name(prefix, "in"), sparse_depth_image(case.depth_in, near, far),
                             f"input ({case.info['mask_ratio']:.0%} masked)")]
     for index, name in enumerate(preds):
         if only_model is not None and name != only_model:
             continue
         absrel = _fmt(scores[name]["absrel"], "{:.3f}")
-        figures.append(_figure(out, figure_name(prefix, "pred", index), depth_image(preds[name], vmin, vmax),
+        figures.append(_figure(out, figure_name(prefix, "pred", index), depth_colormap(preds[name], near, far),
                                f"{name} AbsRel {absrel}"))
         figures.append(_figure(out, figure_name(prefix, "err", index), error_image(preds[name], case.gt),
                                f"{name} |error|/gt (0–20%)"))
@@ -163,8 +162,8 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
                                                             config["align"]))
         return cache[(key, protocol)]
 
-    sections = [f"<h1>depthcur evaluation</h1><p>data: {html.escape(', '.join(map(str, config['data'])))} · "
-                f"models: {html.escape(', '.join(config['models']))} · alignment: {config['align']} · "
+    sections = [f"<h1>depthcur evaluation</h1><p>data: {escape(', '.join(map(str, config['data'])))} · "
+                f"models: {escape(', '.join(config['models']))} · alignment: {config['align']} · "
                 f"seed {config['seed']} · {len({r['key'] for r in records})} samples</p>",
                 "<p class='note'>raw-depth (the camera's own depth, holes kept) is always the first row (shaded). "
                 "Precision columns use the pixels a model predicts; coverage (blue) is the share of valid GT "
@@ -174,22 +173,23 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
     for rec in records:
         if rec["model"] == "raw-depth":
             ratios[rec["protocol"]].append(rec["input"]["mask_ratio"])
-    histograms = "".join(f"<span style='margin-right:12px'>{histogram_svg(v, html.escape(p))}</span>"
-                         for p, v in ratios.items())
-    sections.append(f"<h2>Input mask ratio per protocol</h2><div>{histograms}</div>")
+    write_png(out / "img" / MASK_RATIO_PICTURE, histogram_image(
+        ratios, xlabel="mask ratio of the input depth", title="Input mask ratio per protocol"), max_width=520)
+    sections.append(f"<h2>Input mask ratio per protocol</h2><div class='wide'>"
+                    f"{figure(f'img/{MASK_RATIO_PICTURE}', 'input mask ratio per protocol')}</div>")
     for p_index, protocol in enumerate(config["protocols"]):
         rows = [r for r in summary if r["protocol"] == protocol]
-        sections.append(f"<h2 id='p{p_index}'>{html.escape(protocol)}</h2>")
+        sections.append(f"<h2 id='p{p_index}'>{escape(protocol)}</h2>")
         skipped = [r for r in result.get("skipped", []) if r["protocol"] == protocol]
         if skipped:
             sections.append(f"<p class='note'>{len(skipped)} sample(s) skipped, e.g. "
-                            f"{html.escape(skipped[0]['skipped'])}</p>")
+                            f"{escape(skipped[0]['skipped'])}</p>")
         if parse_spec(protocol)[0] == "block-mask":
             sections.append(level_table({parse_spec(protocol)[1]: result["block_mask_levels"][parse_spec(protocol)[1]]}))
         cache.clear()   # one protocol's cases at a time keeps memory flat
         for dataset in sorted({r["dataset"] for r in rows}):
             dataset_rows = [r for r in rows if r["dataset"] == dataset]
-            sections.append(f"<h3>dataset: {html.escape(dataset)}</h3>{metrics_table(dataset_rows)}")
+            sections.append(f"<h3>dataset: {escape(dataset)}</h3>{metrics_table(dataset_rows)}")
             if any(r.get("fde") for r in dataset_rows):
                 sections.append(f"<p class='note'>FDE regions, averaged per target (r = 10 px band)</p>"
                                 f"{fde_table(dataset_rows)}")
@@ -206,10 +206,8 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
             sections.append("<details open><summary>worst cases (highest AbsRel) per model</summary>"
                             + "".join(worst_html) + "</details>")
     sections.append("<h2>Block-mask levels</h2>" + level_table(result["block_mask_levels"]))
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>depthcur evaluation</title>"
-            f"<style>{STYLE}</style></head><body>{''.join(sections)}</body></html>")
     path = out / "report.html"
-    write_bytes_atomic(path, page.encode())
+    write_bytes_atomic(path, page("depthcur evaluation", "".join(sections), STYLE).encode())
     return path
 
 

@@ -19,13 +19,14 @@ from typing import Any, Sequence
 import numpy as np
 
 from depthcur.core.progress import get_logger, progress_task
-from depthcur.schemas import Sample, write_json_atomic
+from depthcur.core.stereo import depth_to_disparity
+from depthcur.schemas import Sample, flatten_key, write_json_atomic
 
 from .align import ALIGNMENTS, apply_alignment
 from .baselines import Predictor, load_model
 from .data import count_samples, iter_samples
-from .metrics import (DEPTH_METRICS, EvalInputError, check_maps, compute, depth_errors, depth_to_disparity,
-                      scale_invariant_boundary_f1, stereo_metrics)
+from .metrics import (DEPTH_METRICS, EvalInputError, check_maps, compute, depth_errors, scale_invariant_boundary_f1,
+                      stereo_metrics)
 from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
                         protocol_rng)
 
@@ -42,20 +43,33 @@ SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad
 
 @dataclass
 class EvalConfig:
+    #: checkpoint path or raw-depth|fill-nearest|inpaint; repeat for a comparison table (raw-depth is always added)
     models: list[str]
+    #: shard folder/file or raw sample folder; repeatable
     data: list[str]
+    #: output folder (metrics.json, report.html, img/, records/)
     out: Path
+    #: raw, block-mask:{easy,medium,hard,extreme}, points:N, downsample:{8,16}, lidar:L, sfm[:N], fde, depthlm;
+    #: repeat the flag or separate with commas
     protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
-    max_samples: int | None = None
+    #: evaluate the first N samples
+    max_samples: int | None = field(default=None, metadata={"min": 1})
+    #: seed of every protocol's randomness
     seed: int = 0
+    #: none|scale|scale_l1|affine|disparity_affine
     align: str = "none"
-    gallery_samples: int = 2     # samples pictured per protocol in the report
-    worst_cases: int = 1         # worst samples pictured per protocol and model
-    workers: int = 0             # > 0: that many Ray tasks, each evaluating one part of the data
+    #: samples pictured per protocol in the report
+    gallery_samples: int = field(default=2, metadata={"min": 0})
+    #: worst samples pictured per protocol and model
+    worst_cases: int = field(default=1, metadata={"min": 0})
+    #: > 0: that many Ray tasks, each evaluating one part of the data (0 = in this process)
+    workers: int = field(default=0, metadata={"min": 0})
+    #: join a Ray cluster (HOST:PORT or 'auto'); local by default
     ray_address: str | None = None
 
     def __post_init__(self):
         self.out = Path(self.out)
+        self.protocols = [spec.strip() for entry in self.protocols for spec in entry.split(",") if spec.strip()]
         if not self.models:
             raise ValueError("give at least one --model")
         if not self.data:
@@ -180,7 +194,7 @@ def evaluate_sample(sample: Sample, config: EvalConfig, models: dict[str, Predic
 
 
 def record_path(out: Path, key: str) -> Path:
-    return out / "records" / f"{key.replace('/', '__')}.json"
+    return out / "records" / f"{flatten_key(key)}.json"
 
 
 def load_record(path: Path, fingerprint: str) -> list[dict[str, Any]] | None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from depthcur.core.stereo import SgbmParams
+
 #: Sensor width of every simulated camera (Blender's default full-frame width, fitted
 #: horizontally). With focal lengths U[16, 28] mm this gives a horizontal FOV of 97°..65°,
 #: the range of active-stereo RGB-D cameras (RealSense D435: 87°).
@@ -14,14 +16,15 @@ SENSOR_WIDTH_MM = 36.0
 IR_SCALE = 0.75
 
 
-def parse_resolution(text: str) -> tuple[int, int]:
-    """``"1280x960"`` -> (1280, 960); both sides must be multiples of 4 so the IR size is exact."""
+def parse_resolution(text: str | tuple[int, int] | list[int]) -> tuple[int, int]:
+    """``"1280x960"`` or (1280, 960) -> (1280, 960); both sides must be multiples of 4 so the IR size is exact."""
+    parts = text.lower().split("x") if isinstance(text, str) else text
     try:
-        width, height = (int(part) for part in text.lower().split("x"))
-    except ValueError:
+        width, height = (int(part) for part in parts)
+    except (TypeError, ValueError):
         raise ValueError(f"resolution {text!r} must look like WIDTHxHEIGHT, e.g. 1280x960") from None
     if width < 32 or height < 32 or width % 4 or height % 4:
-        raise ValueError(f"resolution {text!r}: width and height must be >= 32 and multiples of 4 "
+        raise ValueError(f"resolution '{width}x{height}': width and height must be >= 32 and multiples of 4 "
                          f"(the IR pair is rendered at 3/4 of it)")
     return width, height
 
@@ -30,8 +33,11 @@ def parse_resolution(text: str) -> tuple[int, int]:
 class RigRanges:
     """Per-sample camera rig distribution (LingBot-Depth §3.1)."""
 
+    #: stereo baseline range in metres, drawn uniformly per sample
     baseline_m: tuple[float, float] = (0.05, 0.2)
+    #: focal length range in millimetres, drawn uniformly per sample
     focal_mm: tuple[float, float] = (16.0, 28.0)
+    #: sensor width of every simulated camera (mm), fitted horizontally
     sensor_width_mm: float = SENSOR_WIDTH_MM
     #: distance from the camera to the object it looks at
     view_distance_m: tuple[float, float] = (1.2, 3.5)
@@ -40,26 +46,25 @@ class RigRanges:
 
 
 @dataclass
-class SgmConfig:
-    """OpenCV StereoSGBM parameters of the simulated active-stereo sensor."""
+class SgmConfig(SgbmParams):
+    """The simulated active-stereo sensor: StereoSGBM with the sensor preset, then the sensor's filters.
 
-    block_size: int = 5
-    #: P1/P2 = factor * channels * block_size**2 (OpenCV's recommended smoothness penalties)
-    p1_factor: int = 8
-    p2_factor: int = 32
+    The SGBM fields (block_size, p1_factor, p2_factor, speckle_range, mode and those below) are
+    :class:`depthcur.core.stereo.SgbmParams`; here are the sensor's values where they differ.
+    """
+
     uniqueness_ratio: int = 15
     #: left-right check inside SGBM (max allowed difference in integer pixels)
     disp12_max_diff: int = 1
-    #: also run a right matcher and drop pixels whose two disparities differ by more than this (px)
+    speckle_window_size: int = 50
+    pre_filter_cap: int = 31
+    #: also run a right matcher and drop pixels whose two disparities disagree
     explicit_lr_check: bool = False
+    #: largest left-right disagreement (px) that the explicit check keeps
     explicit_lr_tolerance_px: float = 1.0
     #: matching-score threshold: drop pixels whose left and right windows (block_size + 2 wide)
     #: correlate (ZNCC) below this, like the score threshold of a real sensor; 0 disables
     min_match_correlation: float = 0.5
-    speckle_window_size: int = 50
-    speckle_range: int = 2
-    pre_filter_cap: int = 31
-    mode: str = "sgbm_3way"          # "sgbm", "sgbm_3way", "hh"
     #: the nearest depth the sensor measures; sets the disparity search range fx*B/min_depth
     min_depth_m: float = 0.4
     #: optional extra sensor noise: Gaussian noise (grey levels, 8-bit) added to both IR images
@@ -73,33 +78,42 @@ class SgmConfig:
 class RenderConfig:
     """Everything a render run needs. ``scenes`` is ``procedural:N``, a folder or a glob."""
 
+    #: procedural:N, a folder, or a glob of scene files
     scenes: str = "procedural:1"
+    #: output folder of raw sample folders
     out: Path = Path("render_out")
+    #: camera views per scene
     samples_per_scene: int = 2
-    resolution: tuple[int, int] = (1280, 960)   # RGB (width, height)
+    #: RGB WIDTHxHEIGHT (or W,H); the IR pair is rendered at 3/4 of it
+    resolution: tuple[int, int] = field(default=(1280, 960), metadata={"parse": parse_resolution})
+    #: Cycles samples per pixel (no denoising)
     spp: int = 16
+    #: makes scenes, rigs, poses and renders reproducible
     seed: int = 0
+    #: Ray workers, one Blender process each
     workers: int = 1
+    #: Cycles CPU threads per worker
     threads_per_worker: int = 2
+    #: join a Ray cluster ('auto' or HOST:PORT); local by default
     ray_address: str | None = None
     rig: RigRanges = field(default_factory=RigRanges)
     sgm: SgmConfig = field(default_factory=SgmConfig)
     #: dots per projector texture row relative to the IR width (dot pitch ~ 1/this of a pixel row)
     speckle_dots_per_ir_pixel: float = 0.4
-    #: projector power (W) for a target 2 m away (scaled with the squared target distance, like
-    #: auto-exposure) and the low ambient world strength of the IR passes
+    #: projector power (W) for a target 2 m away (scaled with the squared target distance, like auto-exposure)
     projector_power_w: float = 120.0
+    #: the low ambient world strength of the IR passes
     ir_ambient: float = 0.02
     #: chance that a view is aimed at a glass/metal/mirror object (procedural rooms always hold some)
     hard_view_probability: float = 0.6
+    #: dataset name of the samples (and their key prefix)
     dataset: str = "depthcur_sim"
+    #: write gallery.png (the first samples, one per scene first)
     write_gallery: bool = True
 
     def __post_init__(self):
         self.out = Path(self.out)
-        if isinstance(self.resolution, str):
-            self.resolution = parse_resolution(self.resolution)
-        self.resolution = tuple(int(v) for v in self.resolution)
+        self.resolution = parse_resolution(self.resolution)
         if self.samples_per_scene < 1:
             raise ValueError(f"samples_per_scene must be >= 1, got {self.samples_per_scene}")
         if self.spp < 1:

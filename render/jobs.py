@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import glob
-import re
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from depthcur.schemas.keys import build_key, sanitise_key_part
 
 from .config import RenderConfig
 from .scenes.files import SCENE_SUFFIXES
@@ -35,14 +36,10 @@ class SampleJob:
     key: str
 
 
-def _key_safe(text: str) -> str:
-    return re.sub(r"[^a-z0-9_-]+", "_", text.lower()).strip("_") or "scene"
-
-
 def _file_scenes(paths: list[Path]) -> list[SceneSpec]:
     specs, used = [], set()
     for path in sorted(paths):
-        scene_id = _key_safe(f"{path.stem}_{path.suffix.lstrip('.')}")
+        scene_id = sanitise_key_part(f"{path.stem}_{path.suffix.lstrip('.')}", fallback="scene")
         base, n = scene_id, 1
         while scene_id in used:         # same stem in two folders: keep keys unique and stable
             n += 1
@@ -81,7 +78,7 @@ def expand_scenes(spec: str) -> list[SceneSpec]:
 
 
 def make_jobs(config: RenderConfig, scenes: list[SceneSpec]) -> list[SampleJob]:
-    return [SampleJob(scene, i, f"sim/{scene.scene_id}/{i:04d}")
+    return [SampleJob(scene, i, build_key("sim", scene.scene_id, f"{i:04d}"))
             for scene in scenes for i in range(config.samples_per_scene)]
 
 

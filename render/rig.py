@@ -14,7 +14,7 @@ import numpy as np
 
 from depthcur.schemas import Intrinsics
 
-from .config import RenderConfig, RigRanges
+from .config import RigRanges
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 
 from depthcur.core.progress import get_logger
 from depthcur.schemas import read_sample, sample_dir, sample_exists, write_json_atomic

@@ -3,7 +3,6 @@ codecs, Arrow schemas and the generated format spec all read."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -38,8 +37,6 @@ SCENE_CATEGORIES = (
     "machinery_room", "elevator", "corridor_passage", "storage_warehouse", "outdoor",
     "synthetic", "unknown",
 )
-
-KEY_PATTERN = re.compile(r"^[a-z0-9_\-/]+$")
 
 #: Default metres per unit of 16-bit depth PNGs (RealSense and LingBot-Depth use mm).
 DEFAULT_DEPTH_SCALE = 0.001

@@ -17,15 +17,12 @@ from pathlib import Path
 
 from .codecs import EncodedSample, decode_sample, encode_sample
 from .errors import SchemaError
+from .keys import sample_dir
 from .record import Sample
 
 META_NAME = "meta.json"
 TMP_PREFIX = ".tmp-"
 TRASH_PREFIX = ".trash-"
-
-
-def sample_dir(root: str | os.PathLike, key: str) -> Path:
-    return Path(root).joinpath(*key.split("/"))
 
 
 def sample_exists(root: str | os.PathLike, key: str) -> bool:

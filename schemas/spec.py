@@ -7,8 +7,8 @@ the committed file equals this output.
 from __future__ import annotations
 
 from .containers import SCHEMA_METADATA_KEY, arrow_schema
-from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCALAR_FIELDS, SCENE_CATEGORIES, DepthGtKind, Source,
-                     Split)
+from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCALAR_FIELDS, SCENE_CATEGORIES, UINT16_LIMIT, DepthGtKind,
+                     Source, Split)
 from .folder import META_NAME, TMP_PREFIX
 from .version import SCHEMA_VERSION
 
@@ -23,8 +23,12 @@ def format_spec_markdown() -> str:
         "",
         "- Depth is planar z-depth in metres along the optical axis; 0 means invalid.",
         f"- Depth maps are stored as 16-bit PNG units times a per-map `depth_scale` (default "
-        f"{DEFAULT_DEPTH_SCALE} m per unit), or as float32 `.npy`. Decoding is exact.",
-        "- Keys match `[a-z0-9_-/]+`: no dots (WebDataset splits member names on the first dot).",
+        f"{DEFAULT_DEPTH_SCALE} m per unit, `DEFAULT_DEPTH_SCALE`), or as float32 `.npy`. Decoding is exact. "
+        f"`depthcur.schemas.codecs.depth_to_units` / `units_to_depth` convert metres and units everywhere; "
+        f"depth past unit {UINT16_LIMIT} is refused, never clipped.",
+        "- Keys match `[a-z0-9_-/]+`: no dots (WebDataset splits member names on the first dot), no empty part. "
+        "`depthcur.schemas.keys` builds and checks them, makes names key-safe (runs of other characters become "
+        "`_`), and maps a key to its folder (`/` = sub-folder) and to a flat file name (`/` -> `__`).",
         "",
         "## Metadata fields",
         "",

@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from .errors import SchemaError, ValidationError
-from .fields import (KEY_PATTERN, MAP_FIELDS, REQUIRED_SCALARS, UINT16_LIMIT,
-                     DepthGtKind, Source, Split)
+from .fields import MAP_FIELDS, REQUIRED_SCALARS, UINT16_LIMIT, DepthGtKind, Source, Split
+from .keys import key_problems
 from .record import Intrinsics, Sample
 
 
@@ -47,13 +47,8 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
     for name in REQUIRED_SCALARS:
         if getattr(sample, name, None) in (None, ""):
             problems.append(SchemaError("missing required field", key=key, field=name))
-    if isinstance(sample.key, str) and sample.key and not KEY_PATTERN.match(sample.key):
-        bad = sorted({c for c in sample.key if not KEY_PATTERN.match(c)})
-        problems.append(SchemaError(f"key may only hold [a-z0-9_-/]; found {bad} (dots and spaces break "
-                                    f"WebDataset member names)", key=key, field="key"))
-    if isinstance(sample.key, str) and (sample.key.startswith("/") or "//" in sample.key
-                                        or sample.key.endswith("/")):
-        problems.append(SchemaError("key must not start or end with '/' or hold '//'", key=key, field="key"))
+    if isinstance(sample.key, str) and sample.key:       # an empty key is reported as missing above
+        problems += [SchemaError(reason, key=key, field="key") for reason in key_problems(sample.key)]
     _check_enum(Source, sample.source, key, "source", problems, optional=sample.source is None)
     _check_enum(Split, sample.split, key, "split", problems)
     _check_enum(DepthGtKind, sample.depth_gt_kind, key, "depth_gt_kind", problems, optional=True)

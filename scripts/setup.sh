@@ -34,7 +34,7 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
   # torch would pull several GB of CUDA packages.
   # editable_mode=strict: a .pth file points at a tree of links to the sources, which static tools
   # (jedi, pyright, IDEs) follow; the default mode uses an import hook they cannot see.
-  .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[render,capture,curate,train,dev]" \
+  .venv/bin/python -m pip install -q -c requirements/constraints.txt -e ".[render,capture,curate,train,evaluate,dev]" \
     --config-settings editable_mode=strict
   # The Orbbec SDK wheel pins old numpy/open3d/opencv; install it without its dependencies.
   .venv/bin/python -m pip install -q --no-deps pyorbbecsdk2==2.1.2 || echo "setup: pyorbbecsdk2 unavailable; the Orbbec driver will say so"

@@ -163,3 +163,18 @@ def test_bad_specs_are_rejected_with_the_spec_named(tmp_path):
         make_camera(f"replay:{tmp_path}").connect()
     with pytest.raises(CaptureError, match="unknown option.*exposure"):
         make_camera("realsense", {"exposure": 3})
+
+
+def test_specs_fill_the_shared_config_fields_of_the_registered_driver(tmp_path):
+    orbbec = make_camera("orbbec:/r/a.bag", {"emitter": False})
+    assert (orbbec.kind, orbbec.config.recording, orbbec.config.serial, orbbec.config.emitter) == \
+        ("orbbec", "/r/a.bag", None, False)
+    assert make_camera("zed:12345").config.serial == "12345"           # one serial type for every driver
+    recording = make_camera("replay:/r/c.db3", {"fps": 5})              # a RealSense recording given as replay
+    assert (recording.kind, recording.config.recording, recording.config.fps) == ("realsense", "/r/c.db3", 30)
+    replay = make_camera(f"replay:{tmp_path}", {"fps": 5})
+    assert (replay.kind, replay.config.path, replay.config.fps) == ("replay", str(tmp_path), 5)
+    with pytest.raises(CaptureError, match="zed has no width/height option; set the ZED's image size with resolution"):
+        make_camera("zed", {"width": 640})
+    with pytest.raises(CaptureError, match="unknown device kind 'kinect'; use one of orbbec, realsense, replay, zed"):
+        make_camera("kinect")

@@ -232,6 +232,25 @@ def test_rig_yaml_errors_name_file_and_key(tmp_path):
     assert rig.primary == "zed" and rig.devices["orbbec"].spec == "orbbec:CP123" and rig.quotas["office"] == 2
 
 
+def test_rig_yaml_with_old_option_names_still_loads(tmp_path):
+    old = tmp_path / "old.yaml"
+    old.write_text("devices:\n  orbbec: {spec: 'orbbec:CP1', options: {laser: false, playback: /r/a.bag}}\n"
+                   "  zed: {spec: zed, options: {svo: /r/b.svo2, serial: 12345}}\n")
+    with pytest.warns(FutureWarning) as warned:
+        config = load_rig(old)
+    assert [str(w.message).split("old.yaml: ")[1].split(";")[0] for w in warned] == [   # once each, at load time
+        "devices.orbbec.options: the orbbec option 'laser' is now called 'emitter'",
+        "devices.orbbec.options: the orbbec option 'playback' is now called 'recording'",
+        "devices.zed.options: the zed option 'svo' is now called 'recording'"]
+    assert config.devices["orbbec"].options == {"emitter": False, "recording": "/r/a.bag"}
+    cameras = Rig(config).cameras
+    assert (cameras["orbbec"].config.emitter, cameras["orbbec"].config.recording) == (False, "/r/a.bag")
+    assert (cameras["zed"].config.recording, cameras["zed"].config.serial) == ("/r/b.svo2", "12345")
+    old.write_text("devices:\n  cam: {spec: orbbec, options: {laser: false, emitter: true}}\n")
+    with pytest.raises(CaptureError, match=r"devices.cam.options: give 'emitter' only \('laser' is its old name\)"):
+        load_rig(old)
+
+
 def test_cli_record_and_bad_session(tmp_path):
     from depthcur.cli import app
 
@@ -244,7 +263,7 @@ def test_cli_record_and_bad_session(tmp_path):
     assert len(scan_samples(tmp_path / "out").samples) == 3
     result = runner.invoke(app, ["capture", "record", "--device", f"replay:{folder}", "--out",
                                  str(tmp_path / "out"), "--session", "../../etc"])
-    assert result.exit_code == 1 and "is not allowed" in result.output
+    assert result.exit_code == 2 and "is not allowed" in result.output  # a usage error: nothing was captured
 
 
 def test_rig_connect_failure_names_the_device_and_releases_the_others(tmp_path):

@@ -1,56 +1,13 @@
-"""Stereo pseudo-labels: the swap-and-flip LR check and sgbm accuracy on synthetic speckle pairs."""
+"""Stereo pseudo-labels: sgbm + swap-and-flip LR check on synthetic speckle pairs, filters, registration.
+
+The shared matcher, LR check and fx·B/x are tested in test_core_stereo.py."""
 
 import numpy as np
 import pytest
 
-from depthcur.curate.stereo import (PseudoLabelConfig, disparity_to_depth, lr_consistent_mask, match_pair,
-                                    pseudo_label_sample, right_disparity_by_swap_flip)
+from depthcur.curate.stereo import PseudoLabelConfig, match_pair, pseudo_label_sample, raw_disparity
 from depthcur.curate.stereo.foundation_stereo import FoundationStereoUnavailable, check_paths
 from depthcur.synthetic import make_sample
-
-
-def consistent_pair(h=40, w=80, seed=0):
-    """Left/right disparity maps of a fronto-parallel scene at 7 px: exactly consistent."""
-    left = np.full((h, w), 7.0, np.float32)
-    right = np.full((h, w), 7.0, np.float32)
-    left[:, :7] = 0  # no right-view correspondence
-    return left, right
-
-
-def test_lr_check_removes_planted_inconsistencies_and_keeps_consistent():
-    left, right = consistent_pair()
-    rng = np.random.default_rng(1)
-    rows, cols = rng.integers(0, 40, 60), rng.integers(10, 80, 60)
-    planted = left.copy()
-    planted[rows, cols] += rng.choice([-1, 1], 60) * rng.uniform(2.0, 5.0, 60)  # wrong by more than 1 px
-    mask = lr_consistent_mask(planted, right, threshold_px=1.0)
-    assert not mask[rows, cols].any()
-    untouched = np.ones_like(mask)
-    untouched[rows, cols] = False
-    untouched[:, :7] = False
-    assert mask[untouched].all()
-    assert not mask[:, :7].any()  # unmatched never passes
-
-
-def test_lr_threshold_is_in_pixels():
-    left, right = consistent_pair()
-    left[5, 40] += 0.8
-    left[6, 40] += 1.6
-    assert lr_consistent_mask(left, right, 1.0)[5, 40] and not lr_consistent_mask(left, right, 1.0)[6, 40]
-    assert lr_consistent_mask(left, right, 2.0)[6, 40]
-
-
-def test_swap_and_flip_gives_right_view_disparity():
-    """A 'matcher' that reads disparity off a known map: the trick must return the right view's map."""
-    h, w = 8, 30
-    true_right = np.tile(np.linspace(2, 5, w, dtype=np.float32), (h, 1))
-    images = {"L": np.zeros((h, w), np.uint8), "R": np.ones((h, w), np.uint8)}
-
-    def oracle(a, b):  # called as match(fliplr(R), fliplr(L)) -> mirrored right disparity
-        assert a.mean() == 1 and b.mean() == 0
-        return np.fliplr(true_right).copy()
-
-    np.testing.assert_array_equal(right_disparity_by_swap_flip(images["L"], images["R"], oracle), true_right)
 
 
 def test_sgbm_recovers_synthetic_disparity_and_lr_check_helps():
@@ -65,9 +22,12 @@ def test_sgbm_recovers_synthetic_disparity_and_lr_check_helps():
     np.testing.assert_array_equal(rgb_valid, valid)
 
 
-def test_disparity_to_depth_is_fx_b_over_d():
-    d = np.array([[0, 4.0, 8.0]], np.float32)
-    np.testing.assert_allclose(disparity_to_depth(d, 100.0, 0.08), [[0, 2.0, 1.0]])
+def test_sgbm_backend_rounds_the_search_range_and_rejects_unknown_parameters():
+    s = make_sample("t/params", height=64, width=96, seed=2)
+    np.testing.assert_array_equal(raw_disparity(s.ir_left, s.ir_right, num_disparities=40),
+                                  raw_disparity(s.ir_left, s.ir_right, num_disparities=48))
+    with pytest.raises(TypeError, match="p1_scale"):
+        raw_disparity(s.ir_left, s.ir_right, p1_scale=8)
 
 
 def test_pseudo_label_sample_numbers_against_rendered_depth():

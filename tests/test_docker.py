@@ -29,7 +29,7 @@ DOCKER = REPO / "docker"
 CONSTRAINTS = "requirements/constraints.txt"
 DOCKERFILES = {"worker": DOCKER / "worker.Dockerfile", "train": DOCKER / "train.Dockerfile"}
 # The depthcur extras each image's role needs, out of those scripts/setup.sh installs for `make demo`.
-ROLE_EXTRAS = {"worker": {"render", "capture", "curate"}, "train": {"train"}}
+ROLE_EXTRAS = {"worker": {"render", "capture", "curate"}, "train": {"train", "evaluate"}}
 NON_ROOT_UID = "1000"
 
 

@@ -3,9 +3,12 @@
 import numpy as np
 import pytest
 
+from depthcur.curate.exports.fde import FdeConfig
+from depthcur.curate.lidar import VirtualLidarConfig, virtual_lidar
 from depthcur.evaluate import protocols as P
 from depthcur.evaluate.metrics import EvalInputError
 from depthcur.evaluate.runner import fde_scores, summarise_fde
+from depthcur.schemas import Intrinsics
 from depthcur.synthetic import make_sample
 
 
@@ -82,6 +85,8 @@ def test_lidar_has_one_return_per_beam_per_column(sample):
     centre = sample.depth_gt.shape[1] // 2
     assert per_column[centre] == 16                  # the centre column sees every beam, GT is dense there
     assert c.info["n_points"] == int((c.depth_in > 0).sum())
+    # the same pattern as `curate lidar --virtual --n-lines 16`
+    assert np.array_equal(c.depth_in, virtual_lidar(sample.depth_gt, sample.K_rgb, VirtualLidarConfig(n_lines=16)))
 
 
 def test_sfm_points_sit_on_orb_keypoints(sample):
@@ -114,12 +119,17 @@ def test_depthlm_normalises_focal_and_samples_ten_pixels(sample):
     assert c.K.fx == pytest.approx(1000.0, rel=0.01)
     assert c.gt.shape[1] == round(sample.width * 1000 / sample.K_rgb.fx)
     assert int(c.eval_mask.sum()) == 10 and np.all(c.gt[c.eval_mask] > 0)
+    # non-square pixels: each axis is scaled by its own focal length, as in the VQA export
+    k = sample.K_rgb
+    tall = case(sample.replace(K_rgb=Intrinsics(k.fx, 1.25 * k.fx, k.cx, k.cy)), "depthlm")
+    assert tall.K.fx == pytest.approx(1000.0, rel=0.01) and tall.K.fy == pytest.approx(1000.0, rel=0.01)
+    assert tall.gt.shape[0] == round(sample.height * 1000 / (1.25 * k.fx)) and tall.rgb.shape[:2] == tall.gt.shape
 
 
 def test_fde_band_regions():
     inst = np.zeros((60, 60), np.uint16)
     inst[20:40, 20:40] = 3
-    targets = P.fde_targets(inst, np.ones((60, 60), bool), radius=5)
+    targets = P.fde_regions(inst, np.ones((60, 60), bool), FdeConfig(band_radius_px=5))
     assert len(targets) == 1
     band = targets[0]["boundary"]
     # r = 5 to both sides of the contour: rows 15..44 outside-inclusive, interior 25..34 excluded
@@ -130,7 +140,7 @@ def test_fde_band_regions():
     # a background instance larger than half the image is not a target
     inst[:] = 1
     inst[20:40, 20:40] = 3
-    assert [t["id"] for t in P.fde_targets(inst, np.ones((60, 60), bool))] == [3]
+    assert [t["id"] for t in P.fde_regions(inst, np.ones((60, 60), bool))] == [3]
 
 
 def test_fde_averages_per_target_not_per_pixel():
@@ -141,7 +151,7 @@ def test_fde_averages_per_target_not_per_pixel():
     pred = gt.copy()
     pred[inst == 1] = 3.0
     c = P.ProtocolCase(rgb=np.zeros((60, 80, 3), np.uint8), K=None, gt=gt, depth_in=gt, eval_mask=gt > 0,
-                       targets=P.fde_targets(inst, gt > 0))
+                       targets=P.fde_regions(inst, gt > 0))
     per_target = fde_scores(pred, c, "t")
     assert [t["foreground"]["absrel"] for t in per_target] == pytest.approx([0.5, 0.0])
     summary = summarise_fde(per_target)

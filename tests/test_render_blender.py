@@ -22,7 +22,7 @@ from depthcur.render import RenderConfig, render_scenes
 from depthcur.render.config import SgmConfig
 from depthcur.render.scenes.materials import NON_LAMBERTIAN
 from depthcur.schemas import read_sample, sample_dir, scan_samples
-from depthcur.schemas.fields import KEY_PATTERN
+from depthcur.schemas.keys import KEY_PATTERN
 
 pytestmark = [pytest.mark.blender, pytest.mark.slow]
 
@@ -163,7 +163,6 @@ def test_z_pass_is_planar_across_the_whole_width(rendered):
 
 def test_metadata_within_sampled_ranges(rendered):
     _, _, samples = rendered
-    config = run_config(Path("unused"))
     for sample in samples:
         assert KEY_PATTERN.match(sample.key) and "." not in sample.key
         assert sample.source == "sim" and sample.depth_gt_kind == "rendered"

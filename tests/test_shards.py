@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from depthcur.curate.shards import build_shards, verify_shards
-from depthcur.schemas import Source, Split, read_sample, scan_samples, write_sample
+from depthcur.curate.shards import MANIFEST_NAME, build_shards, read_manifest, verify_shards
+from depthcur.schemas import SchemaError, Source, Split, read_sample, scan_samples, write_sample
 from depthcur.schemas.codecs import encode_sample
 from depthcur.schemas.folder import write_encoded
 from depthcur.synthetic import make_sample
@@ -58,11 +58,12 @@ def built(tmp_path_factory, ray_local):
 def test_manifest_counts_and_quarantine(built):
     root, keys, result = built
     m = result.manifest
-    assert m["counts"]["total"] == GOOD
-    assert m["counts"]["by_source"] == {"real": 5, "sim": 5}
-    assert m["counts"]["by_split"] == {"train": 8, "val": 2}
-    assert len(m["shards"]) == 4 and sum(s["count"] for s in m["shards"]) == GOOD  # 12 planned, 2 bad
-    assert m["stats"]["mask_ratio"]["max"] > 0 and m["schema_version"]
+    assert m.counts.total == GOOD
+    assert m.counts.by_source == {"real": 5, "sim": 5}
+    assert m.counts.by_split == {"train": 8, "val": 2}
+    assert len(m.shards) == 4 and sum(s.count for s in m.shards) == GOOD  # 12 planned, 2 bad
+    assert m.stats["mask_ratio"]["max"] > 0 and m.schema_version
+    assert read_manifest(root / "out") == m and m.quarantine == "quarantine.jsonl"
     reasons = {q["key"]: q for q in result.quarantined}
     assert set(reasons) == {"sim/bad/nan_depth", "sim/bad/truncated"}
     assert reasons["sim/bad/nan_depth"]["field"] == "depth_gt" and "NaN" in reasons["sim/bad/nan_depth"]["reason"]
@@ -90,7 +91,7 @@ def test_verify_passes_and_catches_tampering(built, tmp_path):
 def test_build_is_deterministic(built, tmp_path):
     root, _, result = built
     again = build_shards([root / "raw"], tmp_path / "again", samples_per_shard=3)
-    digest = lambda m: [[f["sha256"] for f in s["files"].values()] for s in m["shards"]]  # noqa: E731
+    digest = lambda m: [[f.sha256 for f in s.files.values()] for s in m.shards]  # noqa: E731
     assert digest(again.manifest) == digest(result.manifest)
 
 
@@ -98,7 +99,7 @@ def test_rerun_skips_complete_shards(built):
     root, _, result = built
     rerun = build_shards([root / "raw"], root / "out", samples_per_shard=3)
     assert rerun.shards_written == 0 and rerun.shards_skipped == 4
-    assert rerun.manifest["shards"] == result.manifest["shards"]
+    assert rerun.manifest.shards == result.manifest.shards
 
 
 @pytest.mark.parametrize("fmt", ["parquet", "webdataset"])
@@ -199,7 +200,7 @@ def test_sigkill_mid_run_then_resume(tmp_path, depthcur_cmd):
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     done_at_kill = len(list(parts.glob("shard-*.json")))
-    assert 1 <= done_at_kill < 24 and not (out / "manifest.json").exists(), "kill did not land mid-run"
+    assert 1 <= done_at_kill < 24 and not (out / MANIFEST_NAME).exists(), "kill did not land mid-run"
 
     rerun = subprocess.run(cmd, capture_output=True, text=True)
     assert rerun.returncode == 0, rerun.stderr
@@ -210,3 +211,55 @@ def test_sigkill_mid_run_then_resume(tmp_path, depthcur_cmd):
     got = sorted(s.key for s in ShardDataset([out], shuffle=False))
     assert got == keys  # same set, none duplicated
     assert not list(out.rglob(".tmp-*"))
+
+
+def example_manifest() -> dict:
+    """A manifest as build-shards wrote it before the dataclass existed (same keys, same values)."""
+    files = {"parquet": {"path": "parquet/shard-00000.parquet", "sha256": "ab" * 32, "bytes": 1234},
+             "webdataset": {"path": "webdataset/shard-00000.tar", "sha256": "cd" * 32, "bytes": 5120}}
+    return {"schema_version": "1.0", "formats": ["parquet", "webdataset"], "samples_per_shard": 3,
+            "inputs": ["/data/raw"],
+            "counts": {"total": 3, "by_source": {"real": 1, "sim": 2}, "by_split": {"train": 3}, "quarantined": 0},
+            "shards": [{"index": 0, "count": 3, "files": files}],
+            "stats": {"mask_ratio": {"mean": 0.25, "p05": 0.1, "p50": 0.25, "p95": 0.4, "min": 0.1, "max": 0.4}},
+            "quarantine": None}
+
+
+def test_manifest_reads_and_writes_the_same_bytes(tmp_path):
+    from depthcur.curate.shards import write_manifest
+    from depthcur.schemas import write_json_atomic
+
+    write_json_atomic(tmp_path / "old" / MANIFEST_NAME, example_manifest())
+    manifest = read_manifest(tmp_path / "old")
+    assert manifest.counts.by_source == {"real": 1, "sim": 2}
+    assert manifest.shards[0].files["webdataset"].bytes == 5120
+    assert read_manifest(tmp_path / "old" / MANIFEST_NAME) == manifest        # a folder or the file itself
+    written = write_manifest(tmp_path / "new", manifest)
+    assert written.read_bytes() == (tmp_path / "old" / MANIFEST_NAME).read_bytes()
+    assert read_manifest(tmp_path / "new") == manifest
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda m: m.pop("counts"), "counts"),
+    (lambda m: m["counts"].pop("total"), "counts.total"),
+    (lambda m: m["shards"][0].update(count="3"), "shards[0].count"),
+    (lambda m: m["shards"][0]["files"]["parquet"].pop("sha256"), "shards[0].files.parquet.sha256"),
+    (lambda m: m.update(formats="parquet"), "formats"),
+])
+def test_malformed_manifest_names_the_file_and_field(tmp_path, mutate, field):
+    data = example_manifest()
+    mutate(data)
+    (tmp_path / MANIFEST_NAME).write_text(json.dumps(data))
+    with pytest.raises(SchemaError) as info:
+        read_manifest(tmp_path)
+    assert info.value.field == field and info.value.path == str(tmp_path / MANIFEST_NAME)
+    assert str(tmp_path / MANIFEST_NAME) in str(info.value) and repr(field) in str(info.value)
+
+
+def test_missing_or_broken_manifest(tmp_path):
+    with pytest.raises(SchemaError, match="the build did not finish"):
+        read_manifest(tmp_path)
+    (tmp_path / MANIFEST_NAME).write_text("{")
+    with pytest.raises(SchemaError, match="not valid JSON") as info:
+        read_manifest(tmp_path)
+    assert info.value.path == str(tmp_path / MANIFEST_NAME)

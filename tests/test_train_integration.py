@@ -139,7 +139,7 @@ def test_prompt_then_distill_end_to_end(mdm_run, shards, tmp_path):
                                      steps=6, prior=str(mdm_dir)))
     assert result.step == 6 and np.isfinite(result.losses).all()
     teacher = load_predictor(prompt_dir)
-    assert teacher.stage == "prompt" and teacher.prior.model is not None  # the MDM prior travels with it
+    assert teacher.stage == "prompt" and teacher.trained.prior.model is not None  # the MDM prior travels with it
     s = mdm_run[2][0]
     sparse = np.where(np.random.default_rng(0).random((H, W)) < 0.05, s.depth_gt, 0).astype(np.float32)
     assert teacher.predict(s.rgb, None, s.K_rgb, prompt=sparse).shape == (H, W)
@@ -212,7 +212,7 @@ def test_torchrun_ddp_two_cpu_processes(shards, tmp_path):
     torchrun = str(Path(os.sys.executable).parent / "torchrun")
     depthcur = str(Path(os.sys.executable).parent / "depthcur")
     proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", depthcur, "train", "mdm",
-                           "--data", f"sim={shards}", "--config", "tiny", "--out", str(tmp_path), "--steps", "4",
+                           "--data", f"sim={shards}", "--preset", "tiny", "--out", str(tmp_path), "--steps", "4",
                            "--threads", "1"], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     state = ckpt.load(ckpt.latest_checkpoint(tmp_path))

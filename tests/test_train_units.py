@@ -308,3 +308,46 @@ def test_optimizer_groups_and_schedule():
     assert backbone_ids == {id(p) for n, p in net.named_parameters() if "backbone" in n}
     assert opt.defaults["betas"] == (0.9, 0.999)
     assert {g["weight_decay"] for g in opt.param_groups} == {0.0, 0.05}
+
+
+# ---------------------------------------------------------------- pictures
+
+def test_training_preview_follows_the_shared_picture_conventions(tmp_path):
+    from depthcur.core.pictures import ERROR_INVALID_COLOUR
+    from depthcur.train.visualize import preview_image, write_loss_curve
+
+    size, patch = 28, 14
+    gt = torch.linspace(1.0, 4.0, size * size).reshape(1, size, size)   # near at the top, far at the bottom
+    gt[0, 0] = 0.0                                                      # no target on the first row
+    pred = gt.clone()
+    pred[0, -1] += 1.0                                                  # last row 1 m off: saturated error
+    batch = {"rgb": torch.zeros(1, 3, size, size), "depth_gt": gt, "depth_raw": gt.clone(),
+             "depth_mask": torch.tensor([[True, False, False, False]])}
+    image = preview_image(batch, pred, patch)
+    scale = 480 // (5 * size) + 1                                       # small previews are enlarged
+
+    def pixel(panel: int, y: int, x: int) -> np.ndarray:
+        return image[18 + y * scale, (panel * size + x) * scale].astype(int)
+
+    assert tuple(pixel(1, 5, 5)) == (90, 90, 90)                       # masked depth token greyed
+    near, far = pixel(3, 1, 5), pixel(3, size - 1, 5)
+    assert near[0] > near[2] and far[2] > far[0]                        # target: near red, far blue
+    assert tuple(pixel(4, 0, 5)) == ERROR_INVALID_COLOUR                # error unknown without a target
+    assert pixel(4, 10, 5).sum() < 10 and pixel(4, size - 1, 5).sum() > 400
+    (tmp_path / "metrics.csv").write_text("step,loss\n" + "".join(f"{s},{1 / (s + 1)}\n" for s in range(20)))
+    assert write_loss_curve(tmp_path, "t").read_bytes().startswith(b"\x89PNG")
+
+
+def test_one_table_maps_stage_names_to_classes_and_checkpoints_are_checked_against_it(tmp_path):
+    from depthcur.train import checkpoint
+    from depthcur.train.inference import load_predictor
+    from depthcur.train.stages import STAGES, DistillStage, MDMStage, PromptStage, stage_class
+
+    assert STAGES == {"mdm": MDMStage, "prompt": PromptStage, "distill": DistillStage}
+    assert all(stage_class(name).name == name for name in STAGES)
+    with pytest.raises(ValueError, match="unknown stage 'mono'; use one of mdm, prompt, distill"):
+        stage_class("mono")
+    path = tmp_path / "foreign.pt"
+    checkpoint.save_atomic({"stage": "mono", "config": load_config("tiny").to_dict(), "model": {}}, path)
+    with pytest.raises(ValueError, match=r"foreign.pt: unknown stage 'mono'"):
+        load_predictor(path)

@@ -3,6 +3,10 @@
 A checkpoint holds the model, optimiser, scheduler, RNG states, the data position and the
 resolved config, so ``--resume`` continues exactly. A crash mid-write leaves only a ``.tmp``
 file, which is never picked up as a checkpoint.
+
+Everything in it is a tensor, dict, list, tuple, number, string or None (numpy's RNG state is
+stored as a tensor), so it loads with ``torch.load(weights_only=True)``: reading a checkpoint
+someone else made cannot run code. ``save_atomic`` refuses anything else, naming the field.
 """
 
 from __future__ import annotations
@@ -10,11 +14,14 @@ from __future__ import annotations
 import os
 import random
 import re
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
+
+from depthcur.curate.torch_files import UnsafeWeightsError, load_weights_only
 
 CHECKPOINT_DIR = "checkpoints"
 _STEP_FILE = re.compile(r"^step_(\d{8})\.pt$")
@@ -24,7 +31,27 @@ def checkpoint_path(run_dir: Path, step: int) -> Path:
     return Path(run_dir) / CHECKPOINT_DIR / f"step_{step:08d}.pt"
 
 
+#: the leaf types a weights-only load rebuilds (besides tensors); exact types, so numpy scalars are not taken
+_PLAIN = (str, bytes, int, float, bool, type(None), torch.dtype, torch.device)
+
+
+def check_weights_only(obj: Any, where: str) -> None:
+    """Raise TypeError naming the first field of ``obj`` that ``torch.load(weights_only=True)`` refuses."""
+    if type(obj) in (dict, OrderedDict):
+        for key, value in obj.items():
+            if type(key) not in (str, int):
+                raise TypeError(f"{where}: key {key!r} is a {type(key).__name__}, not a string or number")
+            check_weights_only(value, f"{where}.{key}")
+    elif type(obj) in (list, tuple, torch.Size):
+        for i, value in enumerate(obj):
+            check_weights_only(value, f"{where}[{i}]")
+    elif type(obj) not in _PLAIN and not isinstance(obj, torch.Tensor):
+        raise TypeError(f"{where} is a {type(obj).__module__}.{type(obj).__qualname__}; a checkpoint holds only "
+                        f"tensors, dicts, lists, tuples, numbers, strings and None (convert it before saving)")
+
+
 def save_atomic(obj: Any, path: Path) -> None:
+    check_weights_only(obj, f"checkpoint {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     with open(tmp, "wb") as fh:
@@ -60,7 +87,9 @@ def prune(run_dir: Path, keep: int) -> None:
 
 
 def rng_state() -> dict[str, Any]:
-    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    numpy_state = np.random.get_state(legacy=False)
+    numpy_state["state"]["key"] = torch.from_numpy(numpy_state["state"]["key"].astype(np.int64))
+    state = {"torch": torch.get_rng_state(), "numpy": numpy_state, "python": random.getstate()}
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state
@@ -68,7 +97,11 @@ def rng_state() -> dict[str, Any]:
 
 def restore_rng(state: dict[str, Any]) -> None:
     torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
+    numpy_state = state["numpy"]
+    if isinstance(numpy_state, dict):  # checkpoints before this change hold get_state()'s tuple with an array
+        key = numpy_state["state"]["key"].numpy().astype(np.uint32)
+        numpy_state = {**numpy_state, "state": {**numpy_state["state"], "key": key}}
+    np.random.set_state(numpy_state)
     random.setstate(state["python"])
     if "cuda" in state and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -76,6 +109,8 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 def load(path: Path) -> dict[str, Any]:
     try:
-        return torch.load(path, map_location="cpu", weights_only=False)
+        return load_weights_only(path, "checkpoint")
+    except UnsafeWeightsError:
+        raise
     except Exception as exc:  # a truncated or foreign file
         raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from exc

@@ -1,12 +1,14 @@
 """Typed, validated training configs: presets ``tiny`` / ``small`` / ``base`` / ``large``.
 
-A config file (YAML or TOML) names a preset and overrides fields::
+A config file (YAML, TOML or JSON) names a preset and overrides fields::
 
     preset: tiny
     model: {depth: 4}
     optim: {warmup_iters: 10}
     data: {crop: [112, 140], weights: {synthetic: 2.0, rig: 1.0}}
 
+``depthcur train STAGE`` has one option per field (``--model-depth 4``): ``--preset`` picks the
+base, ``--config FILE`` (the file above) replaces some of its values and flags replace those.
 The resolved config is saved as ``config.json`` in every run folder, and a resumed run
 checks that it matches.
 """
@@ -14,13 +16,14 @@ checks that it matches.
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Mapping
 
-from .models.depth_prior import DEPTH_PRIORS
-from .models.vit import BackboneSpec
+from depthcur.core.options import build, values_from_mapping
+
+if TYPE_CHECKING:
+    from .models.vit import BackboneSpec
 
 
 class ConfigError(ValueError):
@@ -29,48 +32,69 @@ class ConfigError(ValueError):
 
 @dataclass
 class ModelConfig:
+    """The network: DINOv2-style ViT backbone, ConvStack/DPT decoders, prompt branch."""
+
+    #: ViT token width
     embed_dim: int = 384
+    #: ViT blocks
     depth: int = 12
     num_heads: int = 6
     mlp_ratio: float = 4.0
+    #: ViT patch size in pixels (14, as DINOv2)
     patch_size: int = 14
+    #: position-embedding grid side (DINOv2: 37, pretrained at 518 px)
     pos_grid: int = 37
     num_register_tokens: int = 0
+    #: ConvStack decoder channels, coarse to fine (5 stages)
     decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 32)
+    #: DPT head feature width
     dpt_features: int = 128
     prompt_width: int = 0            # prompt-injection branch width (0 = dpt_features)
     prompt_blocks: int = 3           # residual blocks per scale in the prompt branch
     #: MDM output: "none" = log depth directly (paper); "fill"/"median" = residual over the visible depth
     depth_prior: str = "none"
 
-    def backbone_spec(self) -> BackboneSpec:
+    def backbone_spec(self) -> "BackboneSpec":
+        from .models.vit import BackboneSpec
+
         return BackboneSpec(self.embed_dim, self.depth, self.num_heads, self.mlp_ratio, self.patch_size,
                             self.pos_grid, self.num_register_tokens)
 
 
 @dataclass
 class OptimConfig:
+    """AdamW with a backbone/head learning-rate split, warm-up and step decay."""
+
     lr_backbone: float = 1e-5
     lr_head: float = 1e-4
+    #: AdamW betas
     betas: tuple[float, float] = (0.9, 0.999)
     weight_decay: float = 0.05
+    #: linear warm-up of the backbone learning rate (iterations)
     warmup_iters: int = 2000
+    #: multiply the learning rates by decay_factor every this many iterations
     decay_every: int = 25000
     decay_factor: float = 0.5
+    #: gradient-norm clip
     clip_norm: float = 1.0
 
 
 @dataclass
 class DataConfig:
+    """Batches, crops, dataset mixing and augmentation."""
+
     batch_size: int = 8
     crop: tuple[int, int] = (480, 640)             # (H, W); multiples of the patch size are used
     #: per-dataset mixing weights by Sample.dataset; unnamed datasets get weight 1
     weights: dict[str, float] = field(default_factory=dict)
+    #: shuffle the shards and samples (per seed)
     shuffle: bool = True
     #: batches decoded and augmented ahead in a background thread (0 = in the training thread;
     #: -1 = auto: 2 on CUDA, 0 on CPU where the thread would compete with the model for cores)
     prefetch_batches: int = -1
+    #: random crop side as a fraction of the image (lo, hi)
     crop_scale: tuple[float, float] = (0.5, 1.0)
+    #: augmentation probabilities and the colour-jitter strength
     flip_prob: float = 0.5
     color_jitter: float = 0.2
     jpeg_prob: float = 0.2
@@ -82,42 +106,59 @@ class DataConfig:
 
 @dataclass
 class MaskConfig:
+    """MDM depth-token masking."""
+
+    #: chance that a depth token with some missing pixels is masked
     mixed_mask_prob: float = 0.75
+    #: share of depth tokens masked per sample, drawn from (lo, hi)
     ratio_range: tuple[float, float] = (0.6, 0.9)
     monocular_prob: float = 0.0      # share of samples with every depth token masked
 
 
 @dataclass
 class PromptConfig:
+    """Sparse metric prompts (MetricAnything pretraining)."""
+
     #: number of prompt pixels at the reference resolution; scaled by pixel count
     count_range: tuple[int, int] = (2000, 40000)
     reference_pixels: int = 480 * 640
+    #: fewest prompt pixels per sample
     min_count: int = 16
     pdsa_sigma: float = 0.08          # Gaussian width of the per-pixel scale field, x image diagonal
+    #: loss weights: robust MAE and SSI-MAGE (synthetic images) on inverse depth
     alpha_mae: float = 15.0
     beta_ssi: float = 5.0
 
 
 @dataclass
 class DistillConfig:
+    """Teacher-to-student distillation losses."""
+
     log_base: float = 400.0          # C in D_log = 1 - ln(D)/ln(C)
+    #: loss weights: distance-balanced loss and SSI-MAGE, both on D_log
     gamma_balanced: float = 10.0
     delta_ssi: float = 2.0
 
 
 @dataclass
 class RunConfig:
+    """Steps, seed, logging and checkpoints."""
+
+    #: optimizer steps in all
     steps: int = 250000
     seed: int = 0
+    #: logging interval (steps)
     log_every: int = 1
     checkpoint_every: int = 1000
+    #: newest checkpoints kept in the run folder
     keep_checkpoints: int = 2
     bf16: bool = True                # autocast on CUDA only; CPU runs in fp32 for exact resume
 
 
 @dataclass
 class TrainConfig:
-    preset: str = "base"
+    #: the preset the other values start from: tiny, small, base or large
+    preset: str = "tiny"
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -127,6 +168,8 @@ class TrainConfig:
     run: RunConfig = field(default_factory=RunConfig)
 
     def validate(self) -> "TrainConfig":
+        from .models.depth_prior import DEPTH_PRIORS
+
         m, o, d = self.model, self.optim, self.data
         checks = [
             (m.embed_dim % m.num_heads == 0, "model.embed_dim must be divisible by model.num_heads"),
@@ -167,7 +210,8 @@ class TrainConfig:
         write_json_atomic(path, self.to_dict())
 
 
-def _preset(name: str) -> TrainConfig:
+def preset_config(name: str) -> TrainConfig:
+    """The named preset, not yet validated."""
     if name == "tiny":
         return TrainConfig(
             preset="tiny",
@@ -189,76 +233,89 @@ def _preset(name: str) -> TrainConfig:
                                                              decoder_channels=(512, 256, 128, 64, 32),
                                                              dpt_features=256),
                            data=DataConfig(batch_size=8, crop=(480, 640)))
-    raise ConfigError(f"unknown config preset {name!r}; use tiny, small, base, large or a .yaml/.toml file")
+    raise ConfigError(f"unknown config preset {name!r}; use tiny, small, base or large")
 
 
 PRESETS = ("tiny", "small", "base", "large")
 
 
-def load_config(name_or_file: str | Path) -> TrainConfig:
-    """A preset name, or a YAML/TOML/JSON file holding ``preset:`` plus overrides."""
+def load_config(name_or_file: str | Path | TrainConfig) -> TrainConfig:
+    """A preset name, a YAML/TOML/JSON file holding ``preset:`` plus overrides, or a config (validated)."""
+    if isinstance(name_or_file, TrainConfig):
+        return name_or_file.validate()
     text = str(name_or_file)
     if text in PRESETS:
-        return _preset(text).validate()
+        return preset_config(text).validate()
     path = Path(text)
     if not path.is_file():
-        raise ConfigError(f"--config {text}: neither a preset ({', '.join(PRESETS)}) nor an existing file")
-    if path.suffix == ".json":
-        data = json.loads(path.read_text())
-    else:
-        from depthcur.core.config import read_config_file
+        raise ConfigError(f"training config {text!r}: neither a preset ({', '.join(PRESETS)}) nor an existing file")
+    from depthcur.core.config import read_config_file
 
-        data = read_config_file(path)
-    base = _preset(str(data.pop("preset", "tiny")))
+    return overlay_preset(read_config_file(path), f"config file {path}")
+
+
+def overlay_preset(data: Mapping[str, Any], where: str) -> TrainConfig:
+    """The preset ``data`` names (tiny if none) with ``data``'s other values (nested sections) on top."""
     try:
-        return _merge(base, data, str(path)).validate()
+        values = values_from_mapping(TrainConfig, data, where)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    try:
+        return build(TrainConfig, values, base=preset_config(values.get("preset", "tiny"))).validate()
     except ConfigError as exc:
-        raise ConfigError(f"config file {path}: {exc}") from exc
-
-
-def _merge(obj: Any, overrides: dict[str, Any], where: str) -> Any:
-    known = {f.name: f for f in fields(obj)}
-    for key, value in overrides.items():
-        if key not in known:
-            raise ConfigError(f"unknown key {where}.{key}; known: {', '.join(sorted(known))}")
-        current = getattr(obj, key)
-        if is_dataclass(current):
-            if not isinstance(value, dict):
-                raise ConfigError(f"{where}.{key} must be a mapping")
-            _merge(current, value, f"{where}.{key}")
-            continue
-        setattr(obj, key, _coerce(value, current, f"{where}.{key}"))
-    return obj
-
-
-def _coerce(value: Any, current: Any, where: str) -> Any:
-    if isinstance(current, tuple):
-        if not isinstance(value, (list, tuple)) or (current and len(value) != len(current)
-                                                    and where.split(".")[-1] != "decoder_channels"):
-            raise ConfigError(f"{where} must be a list of {len(current)} values")
-        return tuple(type(current[0])(v) if current else v for v in value)
-    if isinstance(current, dict):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where} must be a mapping")
-        return {str(k): float(v) for k, v in value.items()}
-    if isinstance(current, bool):
-        if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false")
-        return value
-    try:
-        return type(current)(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{where} must be a {type(current).__name__}, not {value!r}") from None
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
     """Rebuild a saved ``config.json``."""
-    data = dict(data)
-    base = _preset(str(data.pop("preset", "tiny")))
-    return _merge(base, data, "config.json").validate()
+    return overlay_preset(data, "config.json")
 
 
 def replace_steps(cfg: TrainConfig, steps: int | None) -> TrainConfig:
     if steps is not None:
         cfg = dataclasses.replace(cfg, run=dataclasses.replace(cfg.run, steps=int(steps)))
     return cfg.validate()
+
+
+@dataclass(kw_only=True)
+class TrainRun:
+    """``depthcur train mdm``: what to train on, where the run lives and where it runs (the recipe is TrainConfig)."""
+
+    #: shard file or folder, optionally NAME=PATH (NAME keys data.weights); repeat to mix datasets
+    data: list[str]
+    #: run folder: config.json, checkpoints/, metrics.csv, tensorboard/
+    out: Path = Path("runs/mdm")
+    #: continue exactly from the newest checkpoint in --out
+    resume: bool = False
+    #: local DINOv2 checkpoint (.pth) to load
+    init_backbone: Path | None = None
+    #: cpu, cuda, cuda:1 ... (default: cuda if present)
+    device: str | None = None
+    #: torch CPU threads
+    threads: int | None = None
+    #: train with Ray Train TorchTrainer on N workers (0 = this process, or torchrun)
+    ray_workers: int = field(default=0, metadata={"min": 0})
+    #: join a Ray cluster (HOST:PORT or 'auto'); local by default
+    ray_address: str | None = None
+
+    def __post_init__(self):
+        if not self.data:
+            raise ValueError("give at least one --data shard file or folder")
+
+
+@dataclass(kw_only=True)
+class PromptRun(TrainRun):
+    """``depthcur train prompt``."""
+
+    out: Path = Path("runs/prompt")
+    #: MDM run or checkpoint used monocularly as the prior (default: flat prior)
+    prior: Path | None = None
+
+
+@dataclass(kw_only=True)
+class DistillRun(TrainRun):
+    """``depthcur train distill``."""
+
+    out: Path = Path("runs/distill")
+    #: prompt-stage run or checkpoint; without it --data must already be teacher label shards
+    teacher: Path | None = None

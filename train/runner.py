@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from depthcur.core.progress import get_logger
@@ -17,7 +17,7 @@ log = get_logger(__name__)
 class RunRequest:
     stage: str                       # mdm, prompt, distill
     data: list[str]                  # NAME=PATH or PATH shard files/folders
-    config: str                      # preset name or config file
+    config: str | TrainConfig        # preset name, config file or a resolved config
     out: Path
     steps: int | None = None
     resume: bool = False
@@ -27,22 +27,15 @@ class RunRequest:
     device: str | None = None
     threads: int | None = None
     ray_address: str | None = None
-    extra: dict = field(default_factory=dict)
 
     def resolved_config(self) -> TrainConfig:
         return replace_steps(load_config(self.config), self.steps)
 
 
 def build_stage(req: RunRequest, cfg: TrainConfig):
-    from .stages import DistillStage, MDMStage, PriorModel, PromptStage
+    from .stages import stage_class
 
-    if req.stage == "mdm":
-        return MDMStage(cfg)
-    if req.stage == "prompt":
-        return PromptStage(cfg, PriorModel.from_checkpoint(req.prior))
-    if req.stage == "distill":
-        return DistillStage(cfg)
-    raise ValueError(f"unknown stage {req.stage!r}; use mdm, prompt or distill")
+    return stage_class(req.stage).for_training(cfg, prior=req.prior)
 
 
 def init_distributed_from_env() -> None:
@@ -65,16 +58,19 @@ def run_training(req: RunRequest):
 
     from .data.mixing import shard_streams
     from .loop import DistContext, Trainer
+    from .stages import stage_class
 
     if req.threads:
         torch.set_num_threads(req.threads)
     init_distributed_from_env()
     cfg = req.resolved_config()
     data = list(req.data)
-    if req.stage == "distill" and req.teacher:
+    if stage_class(req.stage).trains_on_teacher_labels and req.teacher:
         labels = Path(req.out) / "labels"
-        if not (labels / "manifest.json").is_file():
-            from .stages.distill import label_shards
+        from depthcur.curate.shards.manifest import has_manifest
+
+        if not has_manifest(labels):
+            from .teacher_labels import label_shards
 
             if DistContext.current().is_main:
                 label_shards(data, req.teacher, Path(req.out), seed=cfg.run.seed, ray_address=req.ray_address)

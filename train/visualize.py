@@ -2,7 +2,8 @@
 
 ``previews/step_XXXXXXXX.png``: one row per image of the last training batch:
 RGB | model depth input (masked tokens greyed; prompt pixels for the prompt stage) |
-prediction | target | |error| (white = 0.5 m or more). Depth panels share the target's range.
+prediction | target | |error| (black = 0, yellow = 0.5 m or more, grey = no target). Depth panels share
+the target's range.
 ``loss.png``: the per-step loss with a moving average.
 """
 
@@ -15,9 +16,12 @@ import cv2
 import numpy as np
 import torch
 
-from depthcur.curate.report import depth_colormap, save_figure
+from depthcur.core.pictures import depth_colormap, error_colormap, robust_range
+from depthcur.curate.charts import figure_png, pyplot
 from depthcur.schemas import write_bytes_atomic
-from depthcur.schemas.codecs import encode_png
+from depthcur.schemas.codecs import encode_rgb
+
+ERROR_CAP_M = 0.5   # |error| at which the error panel saturates
 
 
 def _input_panel(batch: dict[str, torch.Tensor], i: int, patch: int) -> np.ndarray:
@@ -36,8 +40,8 @@ def _input_panel(batch: dict[str, torch.Tensor], i: int, patch: int) -> np.ndarr
     return raw
 
 
-def _depth_tile(depth: np.ndarray, lo: float, hi: float) -> np.ndarray:
-    tile = depth_colormap(np.where(depth > 0, depth, 0), lo, hi)
+def _depth_tile(depth: np.ndarray, near: float, far: float) -> np.ndarray:
+    tile = depth_colormap(depth, near, far)
     tile[depth < 0] = 90
     return tile
 
@@ -46,14 +50,12 @@ def preview_image(batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int
     tiles = []
     for i in range(min(rows, pred.shape[0])):
         gt = batch["depth_gt"][i].numpy()
-        valid = gt > 0
-        lo, hi = (float(np.percentile(gt[valid], 1)), float(np.percentile(gt[valid], 99))) if valid.any() else (0.5, 5)
+        near, far = robust_range(gt)
         p = pred[i].float().numpy()
         rgb = (batch["rgb"][i].numpy().transpose(1, 2, 0) * 255).clip(0, 255).astype(np.uint8)
-        err = np.where(valid, np.abs(p - gt), 0) / 0.5
-        err_img = np.repeat((np.clip(err, 0, 1) * 255).astype(np.uint8)[..., None], 3, axis=2)
-        tiles.append(np.concatenate([rgb, _depth_tile(_input_panel(batch, i, patch), lo, hi), _depth_tile(p, lo, hi),
-                                     _depth_tile(gt, lo, hi), err_img], axis=1))
+        err_img = error_colormap(np.abs(p - gt), ERROR_CAP_M, gt > 0)
+        tiles.append(np.concatenate([rgb, _depth_tile(_input_panel(batch, i, patch), near, far),
+                                     _depth_tile(p, near, far), _depth_tile(gt, near, far), err_img], axis=1))
     image = np.concatenate(tiles, axis=0)
     scale = max(1, 480 // image.shape[1] + 1) if image.shape[1] < 480 else 1
     image = cv2.resize(image, None, fx=scale, fy=scale, interpolation=cv2.INTER_NEAREST)
@@ -74,16 +76,11 @@ def _header(width: int, columns: int) -> np.ndarray:
 def write_preview(run_dir: Path, step: int, batch: dict[str, torch.Tensor], pred: torch.Tensor, patch: int) -> Path:
     path = Path(run_dir) / "previews" / f"step_{step:08d}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(path, encode_png(cv2.cvtColor(preview_image(batch, pred, patch), cv2.COLOR_RGB2BGR)))
+    write_bytes_atomic(path, encode_rgb(preview_image(batch, pred, patch)))
     return path
 
 
 def write_loss_curve(run_dir: Path, title: str) -> Path | None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     metrics = Path(run_dir) / "metrics.csv"
     if not metrics.exists():
         return None
@@ -93,7 +90,7 @@ def write_loss_curve(run_dir: Path, title: str) -> Path | None:
         return None
     steps = np.array([int(r["step"]) for r in rows])
     loss = np.array([float(r["loss"]) for r in rows])
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = pyplot().subplots(figsize=(6, 3.5))
     ax.plot(steps, loss, lw=0.8, alpha=0.5, label="loss")
     k = max(1, len(loss) // 10)
     if len(loss) >= k:
@@ -104,6 +101,5 @@ def write_loss_curve(run_dir: Path, title: str) -> Path | None:
     ax.grid(alpha=0.3)
     ax.legend()
     path = Path(run_dir) / "loss.png"
-    save_figure(fig, path)
-    plt.close(fig)
+    write_bytes_atomic(path, figure_png(fig))
     return path

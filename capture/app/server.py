@@ -25,17 +25,19 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
+from depthcur.core.pictures import depth_colormap
 from depthcur.core.progress import get_logger
 from depthcur.schemas import SchemaError, read_sample, sample_dir
 
 from ..cameras import CaptureError
 from ..categories import make_quotas
-from ..preview import colorize_depth, ir_to_rgb, jpeg_data_url, thumbnail
-from ..recorder import DiskSpaceError, Recorder, SessionNameError, SessionSettings
+from ..preview import ir_to_rgb, jpeg_data_url, thumbnail
+from ..recorder import DiskSpaceError, Recorder, SessionNameError, SessionSettings, capture_key
 
 log = get_logger(__name__)
 
-STATIC_DIR = Path(__file__).parent / "static"
+# resolved: in an editable install each file is a link, and the containment check below compares real paths
+STATIC_DIR = Path(__file__).resolve().parent / "static"
 PREVIEW_WIDTH = 480
 IR_THUMB_WIDTH = 240
 MAX_BODY = 64 * 1024
@@ -118,7 +120,7 @@ class CaptureApp:
         self._note_ok([name])
         out = {"device": name, "fill_rate": frame.fill_rate(),
                "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
-               "depth": jpeg_data_url(colorize_depth(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
+               "depth": jpeg_data_url(depth_colormap(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
                "ir": jpeg_data_url(thumbnail(ir_to_rgb(frame.ir_left), IR_THUMB_WIDTH)) if frame.ir_left is not None
                else None,
                "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
@@ -148,12 +150,14 @@ class CaptureApp:
         if recorder.session is None or not recorder.captures:
             return {"last": None}
         record = recorder.captures[-1]
-        primary_key = next((k for k in record.keys if f"/{recorder.rig.primary}/" in k), record.keys[0])
+        primary_key = capture_key(recorder.session.name, recorder.rig.primary, record.index)
+        if primary_key not in record.keys:
+            primary_key = record.keys[0]
         sample = read_sample(sample_dir(recorder.out, primary_key))
         return {"last": asdict(record), "key": primary_key, "fill_rate": sample.stats.get("fill_rate"),
                 "mask_ratio": sample.stats.get("mask_ratio"),
                 "rgb": jpeg_data_url(thumbnail(sample.rgb, 240)),
-                "depth": jpeg_data_url(colorize_depth(thumbnail(sample.depth_raw, 240, nearest=True)))}
+                "depth": jpeg_data_url(depth_colormap(thumbnail(sample.depth_raw, 240, nearest=True)))}
 
     def set_emitter(self, body: dict[str, Any]) -> dict[str, Any]:
         on = body.get("on")
@@ -197,7 +201,7 @@ def _handler_class(app: CaptureApp):
 
         def _static(self, name: str) -> None:
             path = (STATIC_DIR / name).resolve()
-            if STATIC_DIR.resolve() not in path.parents or not path.is_file():
+            if STATIC_DIR not in path.parents or not path.is_file():
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such file: {name}"})
                 return
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"

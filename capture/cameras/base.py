@@ -1,19 +1,23 @@
-"""The driver interface every camera implements, and the frame it returns.
+"""The driver interface every camera implements, its settings, and the frame it returns.
 
 Laid out like LeRobot's ``cameras/``: this small abstract base, then one folder per device
-holding its ``config.py`` and ``camera.py``. Drivers import their SDK lazily, inside
+holding its ``config.py`` (a :class:`CameraConfig` registered under the device kind) and
+``camera.py`` (a :class:`Camera` naming that config). Drivers import their SDK lazily, inside
 ``connect()``, so the package imports on machines without any camera SDK.
 """
 
 from __future__ import annotations
 
 import abc
+import dataclasses
+import warnings
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping
 
 import numpy as np
 
-from depthcur.schemas import Intrinsics
+from depthcur.schemas import DEFAULT_DEPTH_SCALE, Intrinsics
 
 
 class CaptureError(RuntimeError):
@@ -37,6 +41,102 @@ class EndOfStream(CaptureError):
 
 
 @dataclass
+class CameraConfig:
+    """Settings every driver shares; a rig YAML's ``options`` are the fields of the device's config.
+
+    Each driver's config subclasses this (overriding defaults, adding its own fields) and registers
+    its kind with ``@CameraConfig.register_subclass(KIND)``, as LeRobot's camera configs do.
+    """
+
+    serial: str | None = None          # None = the only connected device
+    width: int | None = None           # depth / IR stream size; None where the driver has no such setting
+    height: int | None = None
+    fps: float | None = None
+    emitter: bool = True               # IR projector on at start (ignored by devices without one)
+
+    kind: ClassVar[str] = ""
+    #: suffixes of the recording files this driver plays back (``KIND:FILE`` sets ``recording``)
+    recording_suffixes: ClassVar[tuple[str, ...]] = ()
+    #: non-empty: a ``KIND:ARG`` spec must give ARG; says what ARG is
+    spec_arg_required: ClassVar[str] = ""
+    #: old option names still accepted, with a warning: old name -> field
+    renamed_options: ClassVar[dict[str, str]] = {}
+    _registry: ClassVar[dict[str, type[CameraConfig]]] = {}
+
+    def __post_init__(self) -> None:
+        if self.serial is not None:        # YAML reads an all-digit serial as a number
+            self.serial = str(self.serial)
+
+    @classmethod
+    def register_subclass(cls, kind: str) -> Callable[[type[CameraConfig]], type[CameraConfig]]:
+        """Class decorator: the config of device ``kind`` (the KIND of ``KIND:ARG`` specs)."""
+
+        def register(subclass: type[CameraConfig]) -> type[CameraConfig]:
+            if kind in cls._registry:
+                raise ValueError(f"camera kind {kind!r} is registered twice")
+            subclass.kind = kind
+            cls._registry[kind] = subclass
+            return subclass
+
+        return register
+
+    @classmethod
+    def kinds(cls) -> tuple[str, ...]:
+        return tuple(cls._registry)
+
+    @classmethod
+    def subclass_for(cls, kind: str) -> type[CameraConfig]:
+        try:
+            return cls._registry[kind]
+        except KeyError:
+            raise CaptureError(f"unknown device kind {kind!r}; use one of {', '.join(cls._registry)}") from None
+
+    @classmethod
+    def spec_options(cls, arg: str) -> dict[str, Any]:
+        """The options the ARG of a ``KIND:ARG`` spec stands for: a recording file or a serial."""
+        return {"recording" if Path(arg).suffix.lower() in cls.recording_suffixes else "serial": arg}
+
+    @classmethod
+    def current_options(cls, options: Mapping[str, Any], origin: str) -> dict[str, Any]:
+        """``options`` under today's names; an old name still works, with a warning naming ``origin``."""
+        current = dict(options)
+        for old, new in cls.renamed_options.items():
+            if old not in current:
+                continue
+            if new in current:
+                raise CaptureError(f"{origin}: give {new!r} only ({old!r} is its old name)")
+            warnings.warn(f"{origin}: the {cls.kind} option {old!r} is now called {new!r}; rename it, "
+                          f"the old name will stop working", FutureWarning, stacklevel=3)
+            current[new] = current.pop(old)
+        return current
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any], origin: str = "camera config") -> CameraConfig:
+        """``{"kind": KIND, **options}`` as that kind's config; every error names ``origin``."""
+        options = dict(values)
+        try:
+            config_cls = cls.subclass_for(str(options.pop("kind", "")))
+        except CaptureError as exc:
+            raise CaptureError(f"{origin}: {exc}") from None
+        options = config_cls.current_options(options, origin)
+        known = {f.name for f in dataclasses.fields(config_cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise CaptureError(f"{origin}: unknown option(s) {', '.join(unknown)} for {config_cls.__name__}; "
+                               f"known: {', '.join(sorted(known))}")
+        try:
+            return config_cls(**options)
+        except ValueError as exc:
+            raise CaptureError(f"{origin}: {exc}") from None
+
+
+def reject_stream_size(config: CameraConfig, how: str) -> None:
+    """For drivers without a width/height setting: an error, not a silently ignored size."""
+    if config.width is not None or config.height is not None:
+        raise ValueError(f"{config.kind} has no width/height option; {how}")
+
+
+@dataclass
 class Frame:
     """One synchronised observation of one device.
 
@@ -55,7 +155,7 @@ class Frame:
     baseline_m: float | None = None       # IR left -> right
     T_rgb_from_depth: np.ndarray = field(default_factory=lambda: np.eye(4))
     T_rgb_from_ir: np.ndarray = field(default_factory=lambda: np.eye(4))
-    depth_units: float = 0.001            # metres per raw depth unit
+    depth_units: float = DEFAULT_DEPTH_SCALE   # metres per raw depth unit (the record's depth_scale)
     timestamps_ms: dict[str, float] = field(default_factory=dict)
     frame_number: int = 0
     serial: str = ""
@@ -85,9 +185,26 @@ class DeviceInfo:
 
 
 class Camera(abc.ABC):
-    """A connected RGB-D device. Use as a context manager or call connect()/disconnect()."""
+    """A connected RGB-D device. Use as a context manager or call connect()/disconnect().
 
-    kind: str = "camera"
+    A driver names its settings class in ``config_class``; that registers the driver under the
+    config's kind, and :meth:`from_config` finds it there.
+    """
+
+    kind: ClassVar[str] = "camera"
+    config_class: ClassVar[type[CameraConfig]]
+    _by_kind: ClassVar[dict[str, type[Camera]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "config_class" in cls.__dict__:
+            cls.kind = cls.config_class.kind
+            Camera._by_kind[cls.kind] = cls
+
+    @staticmethod
+    def from_config(config: CameraConfig) -> "Camera":
+        """A not-yet-connected driver for ``config``."""
+        return Camera._by_kind[config.kind](config)
 
     @abc.abstractmethod
     def connect(self) -> None:

@@ -17,9 +17,12 @@ from depthcur.schemas import Sample
 
 @dataclass
 class FdeConfig:
+    #: smallest target area (fraction of the image)
     min_area_frac: float = 0.002
     max_area_frac: float = 0.5     # larger regions are background (walls, floor), not targets
+    #: boundary band radius in pixels
     band_radius_px: int = 10
+    #: shares of the val and test splits
     val_frac: float = 0.1
     test_frac: float = 0.1
     seed: int = 0
@@ -60,21 +63,25 @@ def category_names(sample: Sample) -> dict[int, str]:
     return {int(k): str(v) for k, v in names.items()}
 
 
+def target_instances(instance_mask: np.ndarray, config: FdeConfig) -> list[tuple[int, np.ndarray, float]]:
+    """(id, mask, area fraction) of every instance id > 0 whose area fraction lies in
+    [min_area_frac, max_area_frac]: the FDE targets of the export and of the evaluation protocol."""
+    targets = []
+    for instance in np.unique(instance_mask):
+        if instance == 0:
+            continue
+        mask = instance_mask == instance
+        area = mask.sum() / instance_mask.size
+        if config.min_area_frac <= area <= config.max_area_frac:
+            targets.append((int(instance), mask, float(area)))
+    return targets
+
+
 def fde_targets(sample: Sample, config: FdeConfig) -> list[dict]:
     """Targets of one sample: id, mask, box, text, band, area fraction (area-filtered)."""
     if sample.instance_mask is None or sample.depth_gt is None:
         return []
     names = category_names(sample)
-    total = sample.instance_mask.size
-    targets = []
-    for instance in np.unique(sample.instance_mask):
-        if instance == 0:
-            continue
-        mask = sample.instance_mask == instance
-        area = mask.sum() / total
-        if not (config.min_area_frac <= area <= config.max_area_frac):
-            continue
-        targets.append({"instance": int(instance), "mask": mask, "box": tight_box(mask),
-                        "text": names.get(int(instance), "object"), "area_frac": float(area),
-                        "band": boundary_band(mask, config.band_radius_px)})
-    return targets
+    return [{"instance": instance, "mask": mask, "box": tight_box(mask), "text": names.get(instance, "object"),
+             "area_frac": area, "band": boundary_band(mask, config.band_radius_px)}
+            for instance, mask, area in target_instances(sample.instance_mask, config)]

@@ -11,28 +11,35 @@ from pathlib import Path
 
 import numpy as np
 
-from depthcur.schemas import Intrinsics, Sample, write_bytes_atomic
+from depthcur.schemas import Intrinsics, Sample, flatten_key, write_bytes_atomic
 from depthcur.schemas.codecs import encode_rgb
 
 MARKER_STYLES = ("circle", "cross", "dot")
 QUESTION = "How far is the point marked by the red {style} from the camera? Answer in meters."
 ANSWER = "The point is around {depth:.2f} meters away from the camera."
 MARKER_RGB = (255, 0, 0)
+#: DepthLM's unified focal length: the VQA export and the ``depthlm`` evaluation protocol resize to it
+UNIFIED_FOCAL_PX = 1000.0
 
 
 @dataclass
 class VqaConfig:
-    focal_px: float = 1000.0
+    #: unified focal length in pixels (images are resized to it)
+    focal_px: float = UNIFIED_FOCAL_PX
+    #: query pixels (marked images) per sample
     points_per_image: int = 4
+    #: circle, cross or dot
     marker: str = "circle"
     marker_radius_px: int = 8
     border_px: int = 16        # keep markers whole inside the image
     seed: int = 0
+    #: png or jpeg
     image_format: str = "png"
 
 
 def normalise_focal(rgb: np.ndarray, k: Intrinsics, focal_px: float) -> tuple[np.ndarray, Intrinsics]:
-    """Resize so that fx and fy become ``focal_px``."""
+    """Resize so that fx and fy both become ``focal_px`` (each axis by its own focal length, so pixels
+    come out square); metric depth does not change under the resize."""
     import cv2
 
     sx, sy = focal_px / k.fx, focal_px / k.fy
@@ -91,7 +98,7 @@ def vqa_records(sample: Sample, out: Path, config: VqaConfig) -> list[dict]:
     for i, (u, v) in enumerate(sample_query_pixels(depth, config.points_per_image, border, rng)):
         mu, mv = to_scaled_pixel(int(u), int(v), depth.shape, resized.shape[:2])
         marked = draw_marker(resized, mu, mv, config.marker, config.marker_radius_px)
-        name = f"images/{sample.key.replace('/', '__')}__{i}.{'jpg' if config.image_format == 'jpeg' else 'png'}"
+        name = f"images/{flatten_key(sample.key)}__{i}.{'jpg' if config.image_format == 'jpeg' else 'png'}"
         write_bytes_atomic(out / name, encode_rgb(marked, config.image_format))
         z = float(depth[v, u])
         records.append({"id": f"{sample.key}#{i}", "image": name, "source_key": sample.key,

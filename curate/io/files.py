@@ -67,10 +67,3 @@ def read_intrinsic_txt(path: Path) -> Intrinsics:
 def write_intrinsic_txt(path: Path, k: Intrinsics) -> None:
     rows = k.matrix()
     write_bytes_atomic(path, "".join(" ".join(repr(float(v)) for v in row) + "\n" for row in rows).encode())
-
-
-def key_part(text: str) -> str:
-    """A path component made safe for sample keys ([a-z0-9_-], no dots)."""
-    import re
-
-    return re.sub(r"[^a-z0-9_\-]+", "-", text.lower()).strip("-") or "x"

@@ -10,10 +10,11 @@ from pathlib import Path
 import numpy as np
 
 from depthcur.schemas import DepthEncoding, DepthGtKind, Sample, SchemaError, Source, with_stats
-from depthcur.schemas import write_bytes_atomic, write_json_atomic
+from depthcur.schemas import DEFAULT_DEPTH_SCALE, write_bytes_atomic, write_json_atomic
 from depthcur.schemas.codecs import decode_npy, encode_npy
+from depthcur.schemas.keys import flatten_key, key_from_names, sanitise_key_part
 
-from .files import (check_same_size, key_part, read_depth_png, read_intrinsic_txt, read_rgb_file, write_depth_png,
+from .files import (check_same_size, read_depth_png, read_intrinsic_txt, read_rgb_file, write_depth_png,
                     write_intrinsic_txt, write_rgb)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
@@ -47,9 +48,9 @@ def read_depth_any(folder: Path, stem: str, scale: float, field: str) -> tuple[n
 def import_item(root: Path, item: Path) -> list[Sample]:
     folder = root / item
     info = read_info(folder)
-    scale = float(info.get("depth_scale", 0.001))
+    scale = float(info.get("depth_scale", DEFAULT_DEPTH_SCALE))
     k = read_intrinsic_txt(folder / "intrinsic.txt")
-    dataset = info.get("dataset") or key_part(folder.name)
+    dataset = info.get("dataset") or sanitise_key_part(folder.name)
     samples = []
     for image in sorted(p for p in (folder / "rgb").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES):
         rgb, fmt = read_rgb_file(image)
@@ -60,7 +61,7 @@ def import_item(root: Path, item: Path) -> list[Sample]:
                 check_same_size(rgb, image, depth, path, field)
                 maps[field] = depth
                 encodings[field] = DepthEncoding("npy" if path.suffix == ".npy" else "png16", scale)
-        sample = Sample(key="/".join(key_part(p) for p in (dataset, *item.parts[:-1], image.stem)),
+        sample = Sample(key=key_from_names(dataset, *item.parts[:-1], image.stem),
                         source=Source(info.get("source", "real")), dataset=dataset, rgb=rgb, K_rgb=k,
                         depth_gt_kind=DepthGtKind(info.get("gt_kind", "sensor")) if "depth_gt" in maps else None,
                         depth_encoding=encodings, rgb_format=fmt,
@@ -70,11 +71,11 @@ def import_item(root: Path, item: Path) -> list[Sample]:
 
 
 def export_sample(sample: Sample, out: Path) -> None:
-    folder = out / key_part(sample.dataset)
-    name = sample.provenance.get("name") or sample.key.replace("/", "_")
+    folder = out / sanitise_key_part(sample.dataset)
+    name = sample.provenance.get("name") or flatten_key(sample.key, separator="_")
     write_intrinsic_txt(folder / "intrinsic.txt", sample.K_rgb)
     gt_kind = getattr(sample.depth_gt_kind, "value", sample.depth_gt_kind) or "sensor"
-    write_json_atomic(folder / "info.json", {"dataset": sample.dataset, "depth_scale": 0.001,
+    write_json_atomic(folder / "info.json", {"dataset": sample.dataset, "depth_scale": DEFAULT_DEPTH_SCALE,
                                               "source": getattr(sample.source, "value", sample.source),
                                               "gt_kind": gt_kind})
     write_rgb(folder / "rgb" / f"{name}.{'jpg' if sample.rgb_format == 'jpeg' else 'png'}", sample.rgb)
@@ -85,4 +86,4 @@ def export_sample(sample: Sample, out: Path) -> None:
         if sample.encoding_of(field).format == "npy":
             write_bytes_atomic(folder / sub / f"{name}.npy", encode_npy(depth.astype(np.float32)))
         else:
-            write_depth_png(folder / sub / f"{name}.png", depth, 0.001, field=field)
+            write_depth_png(folder / sub / f"{name}.png", depth, DEFAULT_DEPTH_SCALE, field=field)

@@ -15,11 +15,12 @@ import numpy as np
 
 from depthcur.schemas import DepthEncoding, DepthGtKind, Intrinsics, Sample, Source, with_stats
 from depthcur.schemas import write_bytes_atomic
+from depthcur.schemas.keys import flatten_key, key_from_names, sanitise_key_part
 
 from ..lidar.calib import read_kitti_calib
 from ..lidar.points import read_points
 from ..lidar.projection import project_points
-from .files import check_same_size, key_part, read_depth_png, read_rgb_file, write_depth_png, write_rgb
+from .files import check_same_size, read_depth_png, read_rgb_file, write_depth_png, write_rgb
 
 DEPTH_SCALE = 1.0 / 256.0
 CAMERA = "image_02"
@@ -49,7 +50,7 @@ def import_frame(root: Path, item: Path, image_path: Path, calib) -> Sample:
     maps = {"depth_raw": frame_depth(drive, "velodyne_raw", frame, rgb, image_path, calib, "depth_raw"),
             "depth_gt": frame_depth(drive, "groundtruth", frame, rgb, image_path, calib, "depth_gt")}
     maps = {k: v for k, v in maps.items() if v is not None}
-    sample = Sample(key="kitti/" + "/".join(key_part(p) for p in (*item.parts, frame)), source=Source.LIDAR,
+    sample = Sample(key=key_from_names("kitti", *item.parts, frame), source=Source.LIDAR,
                     dataset="kitti", rgb=rgb, K_rgb=calib.K, scene_id=item.parts[-1], scene_category="outdoor",
                     device="kitti_" + CAMERA, depth_gt_kind=DepthGtKind.LIDAR if "depth_gt" in maps else None,
                     depth_encoding={f: DepthEncoding("png16", DEPTH_SCALE) for f in maps}, rgb_format=fmt,
@@ -72,8 +73,8 @@ def calib_text(k: Intrinsics, width: int, height: int) -> tuple[str, str]:
 
 
 def export_sample(sample: Sample, out: Path) -> None:
-    drive_id = sample.provenance.get("drive") or f"export/{key_part(sample.dataset)}_drive"
-    frame = sample.provenance.get("frame") or sample.key.replace("/", "_")
+    drive_id = sample.provenance.get("drive") or f"export/{sanitise_key_part(sample.dataset)}_drive"
+    frame = sample.provenance.get("frame") or flatten_key(sample.key, separator="_")
     drive = out / drive_id
     cam, velo = calib_text(sample.K_rgb, sample.width, sample.height)
     write_bytes_atomic(drive.parent / "calib_cam_to_cam.txt", cam.encode())

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from depthcur.schemas import DepthEncoding, DepthGtKind, Sample, Source, with_stats
+from depthcur.schemas import DEFAULT_DEPTH_SCALE, DepthEncoding, DepthGtKind, Sample, Source, with_stats
+from depthcur.schemas.keys import flatten_key, key_from_names, sanitise_key_part
 
-from .files import (check_same_size, key_part, read_depth_png, read_intrinsic_txt, read_rgb_file, write_depth_png,
+from .files import (check_same_size, read_depth_png, read_intrinsic_txt, read_rgb_file, write_depth_png,
                     write_intrinsic_txt, write_rgb)
 
-DEPTH_SCALE = 0.001
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
@@ -33,13 +33,13 @@ def import_frame(seq_dir: Path, color: Path, k, scene: str, sequence: str) -> Sa
     for folder, field in (("rawdepth", "depth_raw"), ("gtdepth", "depth_gt")):
         path = seq_dir / folder / f"{color.stem}.png"
         if path.is_file():
-            maps[field] = read_depth_png(path, DEPTH_SCALE, field=field)
+            maps[field] = read_depth_png(path, DEFAULT_DEPTH_SCALE, field=field)
             check_same_size(rgb, color, maps[field], path, field)
     camera, _ = split_camera(sequence)
-    sample = Sample(key=f"lingbot/{key_part(scene)}/{key_part(sequence)}/{key_part(color.stem)}",
+    sample = Sample(key=key_from_names("lingbot", scene, sequence, color.stem),
                     source=Source.REAL, dataset="lingbot-depth", rgb=rgb, K_rgb=k, scene_id=scene, device=camera,
                     depth_gt_kind=DepthGtKind.STEREO_PSEUDO if "depth_gt" in maps else None,
-                    depth_encoding={f: DepthEncoding("png16", DEPTH_SCALE) for f in maps}, rgb_format=fmt,
+                    depth_encoding={f: DepthEncoding("png16", DEFAULT_DEPTH_SCALE) for f in maps}, rgb_format=fmt,
                     provenance={"imported_from": "lingbot", "frame": color.stem, "sequence": sequence}, **maps)
     return with_stats(sample)
 
@@ -52,13 +52,13 @@ def import_item(root: Path, item: Path) -> list[Sample]:
 
 
 def export_sample(sample: Sample, out: Path) -> None:
-    scene = key_part(sample.scene_id or sample.dataset)
-    sequence = sample.provenance.get("sequence") or f"{key_part(sample.device or 'camera')}_0"
-    frame = sample.provenance.get("frame") or sample.key.replace("/", "_")
+    scene = sanitise_key_part(sample.scene_id or sample.dataset)
+    sequence = sample.provenance.get("sequence") or f"{sanitise_key_part(sample.device or 'camera')}_0"
+    frame = sample.provenance.get("frame") or flatten_key(sample.key, separator="_")
     seq_dir = out / scene / sequence
     write_intrinsic_txt(seq_dir / "intrinsic.txt", sample.K_rgb)
     write_rgb(seq_dir / "color" / f"{frame}.{'jpg' if sample.rgb_format == 'jpeg' else 'png'}", sample.rgb)
     for folder, field in (("rawdepth", "depth_raw"), ("gtdepth", "depth_gt")):
         depth = getattr(sample, field)
         if depth is not None:
-            write_depth_png(seq_dir / folder / f"{frame}.png", depth, DEPTH_SCALE, field=field)
+            write_depth_png(seq_dir / folder / f"{frame}.png", depth, DEFAULT_DEPTH_SCALE, field=field)

@@ -15,10 +15,13 @@ import numpy as np
 
 from depthcur.schemas import DepthEncoding, DepthGtKind, Intrinsics, Sample, SchemaError, Source, with_stats
 from depthcur.schemas import write_bytes_atomic, write_json_atomic
+from depthcur.schemas.fields import UINT16_LIMIT
+from depthcur.schemas.keys import build_key, sanitise_key_part
 
-from .files import check_same_size, key_part, read_rgb_file, write_rgb
+from .files import check_same_size, read_rgb_file, write_rgb
 
-LEVELS = 65533
+INFINITY_UNIT = UINT16_LIMIT
+LEVELS = INFINITY_UNIT - 2        # steps between unit 1 (near) and INFINITY_UNIT - 1 (far)
 
 
 def encode_log_depth(depth: np.ndarray) -> tuple[np.ndarray, float, float]:
@@ -37,7 +40,7 @@ def encode_log_depth(depth: np.ndarray) -> tuple[np.ndarray, float, float]:
 def decode_log_depth(units: np.ndarray, near: float, far: float) -> np.ndarray:
     t = (units.astype(np.float64) - 1) / LEVELS
     depth = near ** (1 - t) * far ** t
-    return np.where((units > 0) & (units < 65535), depth, 0).astype(np.float32)
+    return np.where((units > 0) & (units < INFINITY_UNIT), depth, 0).astype(np.float32)
 
 
 def write_log_depth_png(path: Path, depth: np.ndarray) -> None:
@@ -94,8 +97,8 @@ def import_item(root: Path, item: Path) -> list[Sample]:
     depth = read_log_depth_png(folder / "depth.png")
     check_same_size(rgb, image_path, depth, folder / "depth.png", "depth_gt")
     k = read_normalised_intrinsics(folder / "meta.json", rgb.shape[1], rgb.shape[0])
-    parts = [key_part(p) for p in item.parts]
-    key = "/".join(parts if parts[0] == "moge" else ["moge", *parts])
+    parts = [sanitise_key_part(p) for p in item.parts]
+    key = build_key(*parts) if parts[0] == "moge" else build_key("moge", *parts)
     sample = Sample(key=key, source=Source.PUBLIC, dataset="moge", rgb=rgb, K_rgb=k, depth_gt=depth,
                     depth_gt_kind=DepthGtKind.SENSOR, rgb_format=fmt,
                     depth_encoding={"depth_gt": DepthEncoding("npy")},  # log depth is not a linear 16-bit scale

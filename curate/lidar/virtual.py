@@ -16,11 +16,15 @@ from depthcur.schemas import Intrinsics
 
 @dataclass
 class VirtualLidarConfig:
+    #: number of rings
     n_lines: int = 32
     #: elevation range of the rings in degrees (up is positive); None = the camera's vertical FOV
     elevation_deg: tuple[float, float] | None = None
+    #: azimuth step in degrees
     azimuth_step_deg: float = 0.2
+    #: fraction of returns dropped
     dropout: float = 0.0
+    #: farthest return kept (m)
     max_range_m: float = 120.0
     seed: int = 0
 

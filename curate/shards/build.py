@@ -27,18 +27,41 @@ from depthcur.schemas.folder import read_encoded, read_meta
 from depthcur.schemas.validate import validate_sample
 
 from .formats import FORMATS, WRITERS, shard_name
+from .manifest import MANIFEST_NAME, ManifestCounts, ShardEntry, ShardFile, ShardManifest, write_manifest
 
 log = get_logger(__name__)
 PARTS_DIR = ".parts"
 PLAN_NAME = ".plan.json"
-MANIFEST_NAME = "manifest.json"
 QUARANTINE_NAME = "quarantine.jsonl"
+
+
+@dataclass
+class BuildShardsConfig:
+    """The options of ``depthcur build-shards``."""
+
+    #: raw sample folder(s)
+    inputs: list[Path]
+    #: output shard folder
+    out: Path
+    #: shard formats to write (comma-separated on the command line)
+    formats: tuple[str, ...] = FORMATS
+    samples_per_shard: int = field(default=256, metadata={"min": 1})
+    #: join a Ray cluster (HOST:PORT or 'auto'); local by default
+    ray_address: str | None = None
+    #: exit 0 even when samples were quarantined
+    allow_bad: bool = False
+
+    def __post_init__(self):
+        self.inputs, self.out = [Path(p) for p in self.inputs], Path(self.out)
+        unknown = [f for f in self.formats if f not in FORMATS]
+        if unknown:
+            raise ValueError(f"unknown shard format(s) {unknown}; choose from {', '.join(FORMATS)}")
 
 
 @dataclass
 class BuildResult:
     out: Path
-    manifest: dict[str, Any]
+    manifest: ShardManifest
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     shards_written: int = 0
     shards_skipped: int = 0
@@ -137,26 +160,27 @@ def _summary(values: list[float]) -> dict[str, float]:
 
 
 def make_manifest(records: list[dict], formats: Sequence[str], samples_per_shard: int,
-                  inputs: Sequence[Path], quarantined: list[dict]) -> dict[str, Any]:
+                  inputs: Sequence[Path], quarantined: list[dict]) -> ShardManifest:
     records = sorted(records, key=lambda r: r["index"])
-    by_source, by_split, by_source_split = Counter(), Counter(), Counter()
+    by_source, by_split = Counter(), Counter()
     stats: dict[str, list[float]] = {}
     for r in records:
         by_source.update(r["by_source"])
         by_split.update(r["by_split"])
         for name, values in r["stats"].items():
             stats.setdefault(name, []).extend(values)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "formats": list(formats),
-        "samples_per_shard": samples_per_shard,
-        "inputs": [str(p) for p in inputs],
-        "counts": {"total": sum(r["count"] for r in records), "by_source": dict(sorted(by_source.items())),
-                   "by_split": dict(sorted(by_split.items())), "quarantined": len(quarantined)},
-        "shards": [{"index": r["index"], "count": r["count"], "files": r["files"]} for r in records],
-        "stats": {name: _summary(values) for name, values in sorted(stats.items())},
-        "quarantine": QUARANTINE_NAME if quarantined else None,
-    }
+    return ShardManifest(
+        schema_version=SCHEMA_VERSION,
+        formats=list(formats),
+        samples_per_shard=samples_per_shard,
+        inputs=[str(p) for p in inputs],
+        counts=ManifestCounts(total=sum(r["count"] for r in records), by_source=dict(sorted(by_source.items())),
+                              by_split=dict(sorted(by_split.items())), quarantined=len(quarantined)),
+        shards=[ShardEntry(index=r["index"], count=r["count"],
+                           files={fmt: ShardFile(**info) for fmt, info in r["files"].items()}) for r in records],
+        stats={name: _summary(values) for name, values in sorted(stats.items())},
+        quarantine=QUARANTINE_NAME if quarantined else None,
+    )
 
 
 def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
@@ -202,7 +226,7 @@ def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     _write_quarantine(out, quarantined)
     _remove_stale_shards(out, formats, len(chunks))
     manifest = make_manifest(records, formats, samples_per_shard, inputs, quarantined)
-    write_json_atomic(out / MANIFEST_NAME, manifest)
+    write_manifest(out, manifest)
     written = sum(1 for r in records if not r.get("skipped"))
     return BuildResult(out=out, manifest=manifest, quarantined=quarantined, shards_written=written,
                        shards_skipped=len(records) - written)

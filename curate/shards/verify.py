@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,8 +10,19 @@ from depthcur.core.progress import progress_task
 from depthcur.schemas import SchemaError
 from depthcur.schemas.codecs import decode_sample
 
-from .build import MANIFEST_NAME, sha256_of
+from .build import sha256_of
 from .formats import READERS
+from .manifest import read_manifest
+
+
+@dataclass
+class VerifyConfig:
+    """The options of ``depthcur shards verify``."""
+
+    #: shard folder holding the manifest
+    directory: Path = field(metadata={"argument": True})
+    #: decode every sample (--no-decode: checksums and sizes only)
+    decode: bool = True
 
 
 @dataclass
@@ -26,36 +36,25 @@ class VerifyReport:
         return not self.problems
 
 
-def load_manifest(directory: str | Path) -> dict:
-    path = Path(directory) / MANIFEST_NAME
-    if not path.is_file():
-        raise SchemaError("no manifest.json: the build did not finish (re-run build-shards to complete it)",
-                          path=str(path))
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError as exc:
-        raise SchemaError(f"manifest.json is not valid JSON ({exc})", path=str(path)) from exc
-
-
 def verify_shards(directory: str | Path, *, decode: bool = True) -> VerifyReport:
     directory = Path(directory)
-    manifest = load_manifest(directory)
+    manifest = read_manifest(directory)
     report = VerifyReport()
-    keys_by_format: dict[str, Counter] = {fmt: Counter() for fmt in manifest["formats"]}
-    total = len(manifest["shards"]) * len(manifest["formats"])
+    keys_by_format: dict[str, Counter] = {fmt: Counter() for fmt in manifest.formats}
+    total = len(manifest.shards) * len(manifest.formats)
     with progress_task("verify shards", total) as advance:
-        for shard in manifest["shards"]:
-            for fmt, info in shard["files"].items():
+        for shard in manifest.shards:
+            for fmt, info in shard.files.items():
                 advance(1)
                 report.shards_checked += 1
-                path = directory / info["path"]
+                path = directory / info.path
                 if not path.is_file():
                     report.problems.append(f"{path}: missing")
                     continue
-                if path.stat().st_size != info["bytes"]:
-                    report.problems.append(f"{path}: size {path.stat().st_size} != manifest {info['bytes']}")
+                if path.stat().st_size != info.bytes:
+                    report.problems.append(f"{path}: size {path.stat().st_size} != manifest {info.bytes}")
                     continue
-                if sha256_of(path) != info["sha256"]:
+                if sha256_of(path) != info.sha256:
                     report.problems.append(f"{path}: sha256 does not match the manifest")
                     continue
                 if not decode:
@@ -70,10 +69,10 @@ def verify_shards(directory: str | Path, *, decode: bool = True) -> VerifyReport
                     report.problems.append(str(exc))
                     continue
                 report.samples_decoded += count
-                if count != shard["count"]:
-                    report.problems.append(f"{path}: holds {count} samples, manifest says {shard['count']}")
+                if count != shard.count:
+                    report.problems.append(f"{path}: holds {count} samples, manifest says {shard.count}")
     if decode:
-        expected = manifest["counts"]["total"]
+        expected = manifest.counts.total
         for fmt, keys in keys_by_format.items():
             dupes = [k for k, n in keys.items() if n > 1]
             if dupes:

@@ -8,13 +8,15 @@ demo does) and run in fp16 autocast on a CUDA GPU when one is present.
 
 from __future__ import annotations
 
-import hashlib
 import sys
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from ..torch_files import load_weights_only
+from .images import to_gray_uint8
 
 HOW_TO_SUPPLY = ("clone https://github.com/NVlabs/FoundationStereo and pass its folder as --fs-repo "
                  "(fs_repo=...), and download a checkpoint (e.g. 23-51-11/model_best_bp2.pth with its cfg.yaml "
@@ -42,14 +44,6 @@ def check_paths(fs_repo: str | Path | None, ckpt: str | Path | None) -> tuple[Pa
     return repo.resolve(), ckpt_path.resolve()
 
 
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 @lru_cache(maxsize=2)
 def load_model(repo: Path, ckpt_path: Path, valid_iters: int = 32):
     """Build FoundationStereo from the repo's code and load the checkpoint (cached per process)."""
@@ -69,7 +63,7 @@ def load_model(repo: Path, ckpt_path: Path, valid_iters: int = 32):
         cfg["vit_size"] = "vitl"
     cfg["valid_iters"] = valid_iters
     model = FoundationStereo(OmegaConf.create(cfg))
-    state = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    state = load_weights_only(ckpt_path, "--ckpt")
     model.load_state_dict(state["model"] if "model" in state else state)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     return model.to(device).eval(), device
@@ -82,8 +76,6 @@ def as_rgb_tensor(image: np.ndarray, device: str):
     if image.ndim == 2:
         image = np.repeat(image[..., None], 3, axis=2)
     if image.dtype != np.uint8:
-        from .matchers import to_gray_uint8
-
         image = np.repeat(to_gray_uint8(image)[..., None], 3, axis=2)
     return torch.as_tensor(image, device=device).float()[None].permute(0, 3, 1, 2)
 

@@ -7,19 +7,25 @@ from typing import Any
 
 import numpy as np
 
+from depthcur.core.stereo import disparity_to_depth
 from depthcur.schemas import DepthGtKind, Intrinsics, Sample, SchemaError, with_stats
 
+from .images import to_gray_uint8
 from .matchers import match_with_lr_check
 
 
 @dataclass
 class PseudoLabelConfig:
+    #: sgbm or foundation-stereo
     matcher: str = "sgbm"
+    #: LR consistency threshold in pixels
     lr_threshold_px: float = 1.0
+    #: range filter: kept depths (m)
     min_depth_m: float = 0.1
     max_depth_m: float = 20.0
     #: confidence: minimum local IR contrast (std of a 5×5 window, 0-255 units); flat patches are unreliable
     min_texture: float = 2.0
+    #: the backend's parameters (e.g. sgbm's uniqueness_ratio=12), recorded in provenance
     matcher_params: dict[str, Any] = field(default_factory=dict)
 
     def provenance(self) -> dict[str, Any]:
@@ -27,12 +33,6 @@ class PseudoLabelConfig:
         out["matcher_params"] = {k: (str(v) if k in ("fs_repo", "ckpt") else v)
                                  for k, v in self.matcher_params.items()}
         return out
-
-
-def disparity_to_depth(disparity: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
-    """Planar depth fx·B/d in metres; 0 where the disparity is not positive."""
-    positive = disparity > 0
-    return np.where(positive, fx * baseline_m / np.where(positive, disparity, 1), 0).astype(np.float32)
 
 
 def local_texture(image: np.ndarray, window: int = 5) -> np.ndarray:
@@ -107,8 +107,6 @@ def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelC
                                 lr_threshold_px=config.lr_threshold_px, **config.matcher_params)
     depth_ir = disparity_to_depth(match.disparity, k_ir.fx, float(sample.baseline_m))
     in_range = (depth_ir >= config.min_depth_m) & (depth_ir <= config.max_depth_m)
-    from .matchers import to_gray_uint8
-
     confident = local_texture(to_gray_uint8(sample.ir_left)) >= config.min_texture
     depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32)
 

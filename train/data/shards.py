@@ -9,7 +9,6 @@ counted and logged, never allowed to stop a long run.
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
 from depthcur.curate.shards.formats import EXTENSIONS, READERS
+from depthcur.curate.shards.manifest import MANIFEST_NAME, has_manifest, read_manifest
 from depthcur.core.progress import get_logger
 from depthcur.schemas import Sample, SchemaError
 from depthcur.schemas.codecs import decode_sample
@@ -43,17 +43,16 @@ def resolve_shards(paths: Sequence[str | os.PathLike], format: str = "auto") -> 
     for entry in paths:
         path = Path(entry)
         if path.is_dir():
-            manifest_path = path / "manifest.json"
-            if not manifest_path.is_file():
-                raise SchemaError("not a shard folder (no manifest.json); run build-shards first",
+            if not has_manifest(path):
+                raise SchemaError(f"not a shard folder (no {MANIFEST_NAME}); run build-shards first",
                                   path=str(path))
-            manifest = json.loads(manifest_path.read_text())
-            fmt = format if format != "auto" else ("parquet" if "parquet" in manifest["formats"]
-                                                   else manifest["formats"][0])
-            if fmt not in manifest["formats"]:
-                raise SchemaError(f"shard folder has no {fmt} shards (it has {manifest['formats']})",
+            manifest = read_manifest(path)
+            fmt = format if format != "auto" else ("parquet" if "parquet" in manifest.formats
+                                                   else manifest.formats[0])
+            if fmt not in manifest.formats:
+                raise SchemaError(f"shard folder has no {fmt} shards (it has {manifest.formats})",
                                   path=str(path))
-            refs += [ShardRef(str(path / s["files"][fmt]["path"]), fmt, s["count"]) for s in manifest["shards"]]
+            refs += [ShardRef(str(path / s.files[fmt].path), fmt, s.count) for s in manifest.shards]
         elif path.is_file():
             fmt = _FORMAT_BY_EXT.get(path.suffix.lstrip("."))
             if fmt is None or (format != "auto" and fmt != format):

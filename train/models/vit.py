@@ -16,6 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from depthcur.curate.torch_files import load_weights_only
+
 
 class PatchEmbed(nn.Module):
     def __init__(self, in_chans: int, embed_dim: int, patch_size: int):
@@ -235,7 +237,7 @@ def load_dinov2_weights(backbone: DinoBackbone, path: str) -> None:
     optional ``backbone.`` or ``module.`` prefixes. Any mismatch is an error naming the file.
     """
     try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
+        state = load_weights_only(path, "--init-backbone")
     except FileNotFoundError:
         raise FileNotFoundError(f"--init-backbone {path}: file not found. DINOv2 weights cannot be downloaded "
                                 f"here; download e.g. dinov2_vitl14_pretrain.pth elsewhere and pass its path")

@@ -21,6 +21,7 @@ from ..losses import prompt_loss
 from ..models import PromptNet
 from ..prompts import prompt_count, prompt_input, sample_prompt
 from .base import Stage, collate
+from .mdm import MDMStage
 
 log = get_logger(__name__)
 
@@ -38,21 +39,18 @@ class PriorModel:
             log.warning("prompt stage: no --prior given; using a flat prior (PDSA interpolates the prompt)")
             return cls(None)
         from .. import checkpoint as ckpt
-        from ..inference import build_network
 
         state = ckpt.load(ckpt.latest_checkpoint(path))
         if state.get("stage") != "mdm":
             raise ValueError(f"--prior {path}: expected an MDM checkpoint, got stage {state.get('stage')!r}")
-        model = build_network(state)
+        model = MDMStage.network_from_checkpoint(state)
         return cls(model, {"stage": "mdm", "config": state["config"], "model": state["model"]})
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any] | None) -> "PriorModel":
         if not saved:
             return cls(None)
-        from ..inference import build_network
-
-        return cls(build_network(saved), saved)
+        return cls(MDMStage.network_from_checkpoint(saved), saved)
 
     @torch.no_grad()
     def __call__(self, rgb: torch.Tensor) -> np.ndarray:
@@ -79,12 +77,35 @@ def make_prompt_inputs(prior: np.ndarray, sparse_sources: list[np.ndarray], cfg,
     return np.stack(out).astype(np.float32)
 
 
+def downsample_sparse(prompt: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Move each prompt pixel to its nearest cell of the smaller grid (no pixel is lost or blended)."""
+    h, w = prompt.shape
+    ys, xs = np.nonzero(prompt > 0)
+    out = np.zeros((height, width), np.float32)
+    ty = np.clip(((ys + 0.5) * height / h).astype(int), 0, height - 1)
+    tx = np.clip(((xs + 0.5) * width / w).astype(int), 0, width - 1)
+    out[ty, tx] = prompt[ys, xs]
+    return out
+
+
 class PromptStage(Stage):
     name = "prompt"
 
     def __init__(self, cfg, prior: PriorModel | None = None):
         super().__init__(cfg)
         self.prior = prior or PriorModel(None)
+
+    @classmethod
+    def for_training(cls, cfg, *, prior=None):
+        return cls(cfg, PriorModel.from_checkpoint(prior))
+
+    @classmethod
+    def for_inference(cls, cfg, extras, device):
+        """The MDM prior travels inside a prompt checkpoint."""
+        prior = PriorModel.from_saved(extras.get("prior"))
+        if prior.model is not None:
+            prior.model.to(device)
+        return cls(cfg, prior)
 
     def build_model(self) -> PromptNet:
         m = self.cfg.model
@@ -107,3 +128,18 @@ class PromptStage(Stage):
 
     def checkpoint_extras(self) -> dict[str, Any]:
         return {"prior": self.prior.source}
+
+    def infer(self, model, rgb, depth_raw, prompt, rng):
+        """Metric depth conditioned on ``prompt``, or on one sampled from ``depth_raw`` when it is None."""
+        height, width = rgb.shape[-2:]
+        if prompt is None:
+            if depth_raw is None or not (depth_raw > 0).any():
+                raise ValueError("predict: the prompt stage needs a prompt or a depth_raw with valid pixels")
+            prompt = sample_prompt(np.asarray(depth_raw, np.float32),
+                                   prompt_count(self.cfg.prompt, *depth_raw.shape, rng), rng)
+        if not (prompt > 0).any():
+            raise ValueError("predict: the prompt has no valid (> 0) pixel")
+        small = downsample_sparse(np.asarray(prompt, np.float32), height, width)
+        prior = self.prior(rgb)[0]
+        cond = torch.from_numpy(prompt_input(prior, small, self.cfg.prompt.pdsa_sigma))[None].to(rgb.device)
+        return model(rgb, cond)

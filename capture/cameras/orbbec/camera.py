@@ -14,6 +14,7 @@ import numpy as np
 
 from depthcur.core.progress import get_logger
 from depthcur.schemas import Intrinsics
+from depthcur.schemas.codecs import units_to_depth
 
 from ..base import (Camera, CaptureError, DeviceInfo, DeviceNotFoundError, DeviceReadError, EndOfStream, Frame,
                     SdkNotInstalledError, rigid_transform)
@@ -45,7 +46,7 @@ def _transform(source, target) -> np.ndarray:
 
 
 class OrbbecCamera(Camera):
-    kind = "orbbec"
+    config_class = OrbbecConfig
 
     def __init__(self, config: OrbbecConfig | None = None):
         self.config = config or OrbbecConfig()
@@ -62,8 +63,8 @@ class OrbbecCamera(Camera):
 
     def connect(self) -> None:
         ob = self._ob = import_pyorbbecsdk()
-        if self.config.playback:
-            path = Path(self.config.playback)
+        if self.config.recording:
+            path = Path(self.config.recording)
             if not path.is_file():
                 raise DeviceNotFoundError(f"orbbec: recording {path} does not exist")
             self._device = ob.PlaybackDevice(str(path))
@@ -80,7 +81,7 @@ class OrbbecCamera(Camera):
                     ("ir_right", ob.OBSensorType.RIGHT_IR_SENSOR, c.width, c.height, ob.OBFormat.Y8),
                     ("rgb", ob.OBSensorType.COLOR_SENSOR, c.color_width, c.color_height, ob.OBFormat.RGB)):
                 listing = pipeline.get_stream_profile_list(sensor)
-                profile = (listing.get_default_video_stream_profile() if self.config.playback
+                profile = (listing.get_default_video_stream_profile() if self.config.recording
                            else listing.get_video_stream_profile(width, height, fmt, c.fps))
                 config.enable_stream(profile)
                 profiles[name] = profile
@@ -97,8 +98,8 @@ class OrbbecCamera(Camera):
             "T_rgb_from_depth": _transform(profiles["depth"], profiles["rgb"]),
             "T_rgb_from_ir": _transform(profiles["ir_left"], profiles["rgb"]),
         }
-        if not self.config.playback:
-            self.set_emitter(self.config.laser)
+        if not self.config.recording:
+            self.set_emitter(self.config.emitter)
         info = self._device.get_device_info()
         self._info = DeviceInfo(kind=self.kind, serial=info.get_serial_number(), model=info.get_name(),
                                 firmware=info.get_firmware_version(),
@@ -131,8 +132,8 @@ class OrbbecCamera(Camera):
     def set_emitter(self, on: bool) -> None:
         ob = self._ob
         prop = ob.OBPropertyID.OB_PROP_LASER_BOOL
-        if self.config.playback or not self._device.is_property_supported(prop, ob.OBPermissionType.PERMISSION_WRITE):
-            log.warning("orbbec: this %s cannot switch the laser", "recording" if self.config.playback else "device")
+        if self.config.recording or not self._device.is_property_supported(prop, ob.OBPermissionType.PERMISSION_WRITE):
+            log.warning("orbbec: this %s cannot switch the laser", "recording" if self.config.recording else "device")
             return
         self._device.set_bool_property(prop, bool(on))
         self._laser_on = bool(on)
@@ -147,8 +148,8 @@ class OrbbecCamera(Camera):
             raise CaptureError("orbbec: read() before connect()")
         frames = self._pipeline.wait_for_frames(self.config.timeout_ms)
         if frames is None:
-            if self.config.playback:
-                raise EndOfStream(f"orbbec: recording {self.config.playback} has no more frames")
+            if self.config.recording:
+                raise EndOfStream(f"orbbec: recording {self.config.recording} has no more frames")
             raise DeviceReadError(f"orbbec: no frames within {self.config.timeout_ms} ms")
         depth, color = frames.get_depth_frame(), frames.get_color_frame()
         left, right = frames.get_left_ir_frame(), frames.get_right_ir_frame()
@@ -159,15 +160,16 @@ class OrbbecCamera(Camera):
             video = frame.as_video_frame()
             return np.frombuffer(video.get_data(), dtype=dtype).reshape(video.get_height(), video.get_width()).copy()
 
-        scale_mm = float(depth.get_depth_scale())
+        depth_units = float(depth.get_depth_scale()) / 1000.0   # the SDK gives millimetres per unit
         cal = self._calibration
         rgb = np.frombuffer(color.get_data(), np.uint8).reshape(color.get_height(), color.get_width(), 3).copy()
         return Frame(rgb=rgb,
-                     depth_raw=pixels(depth, np.uint16).astype(np.float32) * np.float32(scale_mm / 1000.0),
+                     # the scale rounded to float32, as this driver always applied it
+                     depth_raw=units_to_depth(pixels(depth, np.uint16), float(np.float32(depth_units))),
                      ir_left=pixels(left, np.uint8), ir_right=pixels(right, np.uint8),
                      K_rgb=cal["K_rgb"], K_depth=cal["K_depth"], K_ir=cal["K_ir"], baseline_m=cal["baseline_m"],
                      T_rgb_from_depth=cal["T_rgb_from_depth"], T_rgb_from_ir=cal["T_rgb_from_ir"],
-                     depth_units=scale_mm / 1000.0,
+                     depth_units=depth_units,
                      timestamps_ms={"depth": depth.get_timestamp(), "rgb": color.get_timestamp(),
                                     "ir_left": left.get_timestamp(), "ir_right": right.get_timestamp()},
                      frame_number=int(depth.get_index()), serial=self._info.serial, model=self._info.model,

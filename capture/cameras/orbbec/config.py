@@ -4,15 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..base import CameraConfig
 
+
+@CameraConfig.register_subclass("orbbec")
 @dataclass
-class OrbbecConfig:
-    serial: str | None = None          # None = the only connected device
-    playback: str | None = None        # an Orbbec .bag recording to play back instead of a device
+class OrbbecConfig(CameraConfig):
+    recording_suffixes = (".bag",)
+    renamed_options = {"laser": "emitter", "playback": "recording"}
+
     width: int = 848                   # depth / IR stream size
     height: int = 480
+    fps: int = 30
+    recording: str | None = None       # an Orbbec .bag recording to play back instead of a device
     color_width: int = 1280
     color_height: int = 720
-    fps: int = 30
-    laser: bool = True                 # IR projector on at start
     timeout_ms: int = 5000

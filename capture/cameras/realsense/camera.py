@@ -20,6 +20,7 @@ import numpy as np
 
 from depthcur.core.progress import get_logger
 from depthcur.schemas import Intrinsics
+from depthcur.schemas.codecs import units_to_depth
 
 from ..base import (Camera, CaptureError, DeviceInfo, DeviceNotFoundError, DeviceReadError, EndOfStream, Frame,
                     SdkNotInstalledError, rigid_transform)
@@ -180,7 +181,7 @@ class RecordingReader:
 
 
 class RealSenseCamera(Camera):
-    kind = "realsense"
+    config_class = RealSenseConfig
 
     def __init__(self, config: RealSenseConfig | None = None):
         self.config = config or RealSenseConfig()
@@ -303,7 +304,7 @@ class RealSenseCamera(Camera):
             return None
         cal = self._calibration
         units = float(depth.as_depth_frame().get_units())
-        depth_m = np.asanyarray(depth.get_data()).astype(np.float32) * np.float32(units)
+        depth_m = units_to_depth(np.asanyarray(depth.get_data()), units)
         return Frame(
             rgb=np.array(np.asanyarray(color.get_data()), copy=True),
             depth_raw=depth_m,

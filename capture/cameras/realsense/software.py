@@ -14,7 +14,8 @@ from typing import Sequence
 
 import numpy as np
 
-from depthcur.schemas import Intrinsics
+from depthcur.schemas import Intrinsics, SchemaError
+from depthcur.schemas.codecs import depth_to_units
 
 from ..base import CaptureError, Frame
 from .camera import import_pyrealsense2
@@ -67,10 +68,10 @@ def _check_frames(frames: Sequence[Frame]) -> None:
 
 
 def depth_to_z16(depth_m: np.ndarray, depth_units: float) -> np.ndarray:
-    units = np.rint(depth_m.astype(np.float64) / depth_units)
-    if units.size and units.max() > 65535:
-        raise CaptureError(f"realsense recording: depth {depth_m.max():.3f} m exceeds z16 at {depth_units} m/unit")
-    return units.astype(np.uint16)
+    try:
+        return depth_to_units(depth_m, depth_units, field="depth_raw")
+    except SchemaError as exc:
+        raise CaptureError(f"realsense recording: {exc}") from None
 
 
 def write_recording(path: str | Path, frames: Sequence[Frame], *, fps: int = 30, serial: str = "000000000000",

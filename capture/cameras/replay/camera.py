@@ -34,7 +34,7 @@ def frame_from_sample(sample: Sample, *, frame_number: int, serial: str, model: 
 
 
 class ReplayCamera(Camera):
-    kind = "replay"
+    config_class = ReplayConfig
 
     def __init__(self, config: ReplayConfig):
         self.config = config
@@ -44,7 +44,7 @@ class ReplayCamera(Camera):
         self._frame_number = 0
         self._due = 0.0
         self._connected = False
-        self._emitter_on = True
+        self._emitter_on = config.emitter
 
     @property
     def is_connected(self) -> bool:

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from depthcur.core.progress import get_logger
-from depthcur.schemas import Intrinsics
+from depthcur.schemas import DEFAULT_DEPTH_SCALE, Intrinsics
 
 from ..base import (Camera, CaptureError, DeviceInfo, DeviceNotFoundError, DeviceReadError, EndOfStream, Frame,
                     SdkNotInstalledError)
@@ -36,7 +36,7 @@ def import_pyzed():
 
 
 class ZedCamera(Camera):
-    kind = "zed"
+    config_class = ZedConfig
 
     def __init__(self, config: ZedConfig | None = None):
         self.config = config or ZedConfig()
@@ -57,10 +57,10 @@ class ZedCamera(Camera):
         init.depth_mode = getattr(sl.DEPTH_MODE, self.config.depth_mode)
         init.coordinate_units = sl.UNIT.METER
         init.camera_fps = self.config.fps
-        if self.config.svo:
-            if not Path(self.config.svo).is_file():
-                raise DeviceNotFoundError(f"zed: SVO recording {self.config.svo} does not exist")
-            init.set_from_svo_file(str(self.config.svo))
+        if self.config.recording:
+            if not Path(self.config.recording).is_file():
+                raise DeviceNotFoundError(f"zed: SVO recording {self.config.recording} does not exist")
+            init.set_from_svo_file(str(self.config.recording))
         elif self.config.serial is not None:
             init.set_from_serial_number(int(self.config.serial))
         zed = sl.Camera()
@@ -77,7 +77,7 @@ class ZedCamera(Camera):
         self._info = DeviceInfo(kind=self.kind, serial=str(info.serial_number), model=str(info.camera_model),
                                 firmware=str(info.camera_configuration.firmware_version),
                                 calibration={"K_left": self._K.as_list(), "baseline_m": self._baseline_m,
-                                             "svo": self.config.svo})
+                                             "svo": self.config.recording})
 
     def disconnect(self) -> None:
         if self._zed is not None:
@@ -98,7 +98,7 @@ class ZedCamera(Camera):
             raise CaptureError("zed: read() before connect()")
         status = self._zed.grab(sl.RuntimeParameters())
         if status == sl.ERROR_CODE.END_OF_SVOFILE_REACHED:
-            raise EndOfStream(f"zed: SVO {self.config.svo} has no more frames")
+            raise EndOfStream(f"zed: SVO {self.config.recording} has no more frames")
         if status != sl.ERROR_CODE.SUCCESS:
             raise DeviceReadError(f"zed: grab failed ({status})")
         left, right, depth = sl.Mat(), sl.Mat(), sl.Mat()
@@ -112,7 +112,7 @@ class ZedCamera(Camera):
         stamp = self._zed.get_timestamp(sl.TIME_REFERENCE.IMAGE).get_milliseconds()
         return Frame(rgb=rgb, depth_raw=np.maximum(depth_m, 0), K_rgb=self._K, K_depth=self._K,
                      ir_left=(rgb @ grey).astype(np.uint8), ir_right=(right_rgb @ grey).astype(np.uint8),
-                     K_ir=self._K, baseline_m=self._baseline_m, depth_units=0.001,
+                     K_ir=self._K, baseline_m=self._baseline_m, depth_units=DEFAULT_DEPTH_SCALE,
                      timestamps_ms={"rgb": float(stamp), "depth": float(stamp)},
-                     frame_number=int(self._zed.get_svo_position()) if self.config.svo else 0,
+                     frame_number=int(self._zed.get_svo_position()) if self.config.recording else 0,
                      serial=self._info.serial, model=self._info.model, emitter_on=None, registered_to_rgb=True)

@@ -1,0 +1,175 @@
+"""Stereo matching shared by render (sensor simulation) and curate (pseudo-labels).
+
+One SGBM parameter set and matcher, a left-right consistency check with two ways to get the
+right-view disparity (OpenCV's right matcher, or swap-and-flip for any matcher), the ZNCC
+matching score, and fx·B/x between disparity and depth. Each stage keeps its own preset of
+:class:`SgbmParams`. Disparities are float32 pixels, 0 = no match.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+#: SgbmParams.mode -> the OpenCV constant's name
+SGBM_MODES = {"sgbm": "STEREO_SGBM_MODE_SGBM", "sgbm_3way": "STEREO_SGBM_MODE_SGBM_3WAY",
+              "hh": "STEREO_SGBM_MODE_HH"}
+
+
+@dataclass
+class SgbmParams:
+    """OpenCV StereoSGBM settings. The search range (numDisparities) is chosen per pair by the caller.
+
+    The first four have no default: render's sensor preset and curate's pseudo-label preset
+    differ there on purpose.
+    """
+
+    #: margin (%) by which the best cost must beat the second best; higher drops ambiguous matches
+    uniqueness_ratio: int
+    #: SGBM's internal left-right check (max difference in whole pixels); -1 turns it off
+    disp12_max_diff: int
+    #: OpenCV speckle filter: largest blob (px) removed as a speckle; 0 turns it off
+    speckle_window_size: int
+    #: OpenCV clamps the x-derivative prefilter at max(pre_filter_cap, 15)
+    pre_filter_cap: int
+    #: matching window side (odd, px)
+    block_size: int = 5
+    #: P1/P2 = factor * block_size**2 (OpenCV's recommended smoothness penalties, one channel)
+    p1_factor: int = 8
+    p2_factor: int = 32
+    #: largest disparity step (px) inside one blob of the speckle filter
+    speckle_range: int = 2
+    #: OpenCV's SGBM variant: "sgbm" (5 paths), "sgbm_3way" (faster) or "hh" (8 paths, full)
+    mode: str = "sgbm_3way"
+
+    @property
+    def p1(self) -> int:
+        return self.p1_factor * self.block_size ** 2
+
+    @property
+    def p2(self) -> int:
+        return self.p2_factor * self.block_size ** 2
+
+
+def make_sgbm(params: SgbmParams, num_disparities: int):
+    """cv2.StereoSGBM searching disparities 0 .. num_disparities - 1 (a multiple of 16)."""
+    import cv2
+
+    if params.mode not in SGBM_MODES:
+        raise ValueError(f"SGBM mode {params.mode!r} is not one of {sorted(SGBM_MODES)}")
+    return cv2.StereoSGBM_create(
+        minDisparity=0, numDisparities=num_disparities, blockSize=params.block_size, P1=params.p1, P2=params.p2,
+        disp12MaxDiff=params.disp12_max_diff, preFilterCap=params.pre_filter_cap,
+        uniquenessRatio=params.uniqueness_ratio, speckleWindowSize=params.speckle_window_size,
+        speckleRange=params.speckle_range, mode=getattr(cv2, SGBM_MODES[params.mode]))
+
+
+def fixed_point_to_pixels(fixed: np.ndarray) -> np.ndarray:
+    """OpenCV's int16 disparity (4 fraction bits) -> float32 pixels; 0 where it is not positive."""
+    disparity = fixed.astype(np.float32) / 16.0
+    disparity[fixed <= 0] = 0.0
+    return disparity
+
+
+def sgbm_disparity(left: np.ndarray, right: np.ndarray, params: SgbmParams, num_disparities: int, *,
+                   pad_left: bool = False) -> np.ndarray:
+    """Left-view disparity of a rectified uint8 pair in pixels, 0 where unmatched.
+
+    SGBM leaves the left ``num_disparities`` columns unmatched; ``pad_left`` pads both images with
+    that many black columns first so those columns get a full search range.
+    """
+    import cv2
+
+    matcher = make_sgbm(params, num_disparities)
+    if not pad_left:
+        return fixed_point_to_pixels(matcher.compute(left, right))
+    padded = [cv2.copyMakeBorder(image, 0, 0, num_disparities, 0, cv2.BORDER_CONSTANT, value=0)
+              for image in (left, right)]
+    return fixed_point_to_pixels(matcher.compute(*padded)[:, num_disparities:])
+
+
+def sgbm_right_disparity(left: np.ndarray, right: np.ndarray, params: SgbmParams, num_disparities: int
+                         ) -> np.ndarray:
+    """Right-view disparity (positive, right(x) <-> left(x + d)) from OpenCV's right matcher.
+
+    Unmatched pixels keep OpenCV's invalid value, which here reads as ``num_disparities``.
+    """
+    import cv2
+
+    right_matcher = cv2.ximgproc.createRightMatcher(make_sgbm(params, num_disparities))
+    return -right_matcher.compute(right, left).astype(np.float32) / 16.0
+
+
+def right_disparity_by_swap_flip(left: np.ndarray, right: np.ndarray,
+                                 match: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Right-view disparity (positive, right(x) <-> left(x + d)) from any left-view matcher; NaN where unmatched.
+
+    Mirroring both images and swapping them turns the right view into the "left" view of a
+    mirrored rig, so ``fliplr(match(fliplr(R), fliplr(L)))`` is the right-view disparity.
+    """
+    mirrored = match(np.ascontiguousarray(np.fliplr(right)), np.ascontiguousarray(np.fliplr(left)))
+    disparity = np.ascontiguousarray(np.fliplr(mirrored))
+    return np.where(disparity > 0, disparity, np.nan)
+
+
+def left_right_consistent(disp_left: np.ndarray, disp_right: np.ndarray, tolerance_px: float, *,
+                          round_disparity: bool = False) -> np.ndarray:
+    """True where the left disparity d at x agrees with the right disparity at x - d within ``tolerance_px``.
+
+    The partner pixel is rint(x - d), or x - rint(d) with ``round_disparity`` (they differ only at
+    half-pixel ties; the sensor simulation uses the latter). Left disparities <= 0 or non-finite,
+    partners outside the image and NaN right disparities are never consistent.
+    """
+    height, width = disp_left.shape
+    matched = np.isfinite(disp_left) & (disp_left > 0)
+    left = np.where(matched, disp_left, 0).astype(np.float32)
+    if round_disparity:
+        partner_x = np.arange(width)[None, :] - np.rint(left).astype(np.int64)
+    else:
+        partner_x = np.rint(np.arange(width, dtype=np.float32)[None, :] - left).astype(np.int64)
+    inside = matched & (partner_x >= 0) & (partner_x < width)
+    partner = np.take_along_axis(disp_right, np.clip(partner_x, 0, width - 1), axis=1)
+    return inside & (np.abs(left - partner) <= tolerance_px)
+
+
+def zncc_score(left: np.ndarray, right: np.ndarray, disparity: np.ndarray, window: int) -> np.ndarray:
+    """Zero-mean normalised cross-correlation of each left window with the right window at its disparity.
+
+    1 for identical windows, about 0 for unrelated ones; the matching score real sensors threshold.
+    """
+    import cv2
+
+    height, width = left.shape
+    xs = np.arange(width, dtype=np.float32)[None, :] - disparity.astype(np.float32)
+    ys = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+    warped = cv2.remap(right.astype(np.float32), xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    left = left.astype(np.float32)
+    box = (window, window)
+    mean_l, mean_r = cv2.blur(left, box), cv2.blur(warped, box)
+    covariance = cv2.blur(left * warped, box) - mean_l * mean_r
+    variance = (cv2.blur(left * left, box) - mean_l ** 2) * (cv2.blur(warped * warped, box) - mean_r ** 2)
+    return covariance / np.sqrt(np.maximum(variance, 1e-6))
+
+
+def focal_baseline_over(values: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
+    """fx·B/x as float32, 0 where x is not positive (disparity <-> depth, the same maths both ways)."""
+    out = np.zeros_like(values, dtype=np.float32)
+    positive = values > 0
+    out[positive] = fx * baseline_m / values[positive]
+    return out
+
+
+def disparity_to_depth(disparity: np.ndarray, fx: float, baseline_m: float, max_depth_m: float = 0.0
+                       ) -> np.ndarray:
+    """Planar depth fx·B/d in metres, 0 where d <= 0 and, when ``max_depth_m`` > 0, beyond it."""
+    depth = focal_baseline_over(disparity, fx, baseline_m)
+    if max_depth_m > 0:
+        depth[depth > max_depth_m] = 0.0
+    return depth
+
+
+def depth_to_disparity(depth: np.ndarray, fx: float, baseline_m: float) -> np.ndarray:
+    """Disparity fx·B/Z in pixels, 0 where Z <= 0."""
+    return focal_baseline_over(depth, fx, baseline_m)
