@@ -144,7 +144,7 @@ def frame_to_sample(frame: Frame, *, key: str, category: str, session: SessionSe
                     "firmware": info.get("firmware", ""), "capture_index": capture_index,
                     "burst_index": burst_index, "frame_number": frame.frame_number,
                     "timestamps_ms": frame.timestamps_ms, "emitter_on": frame.emitter_on,
-                    "depth_units": frame.depth_units, "depth_registered_to_rgb": not frame.registered_to_rgb,
+                    "depth_scale": frame.depth_scale, "depth_registered_to_rgb": not frame.registered_to_rgb,
                     "K_depth": frame.K_depth.as_list(), "T_rgb_from_depth": np.asarray(frame.T_rgb_from_depth).tolist()})
     # mask_ratio / depth_raw_valid_ratio are measured on the stored (RGB-grid) depth; fill_rate on the sensor grid
     return with_stats(sample)

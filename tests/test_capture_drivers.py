@@ -33,7 +33,7 @@ def stereo_frames(n: int, *, seed: int = 0) -> list[Frame]:
             K_rgb=Intrinsics(70.25, 70.5, 39.5, 29.75), K_depth=Intrinsics(50.5, 50.25, 31.5, 23.75),
             ir_left=rng.integers(0, 256, (h, w), dtype=np.uint8), ir_right=rng.integers(0, 256, (h, w), dtype=np.uint8),
             K_ir=Intrinsics(50.5, 50.25, 31.5, 23.75), baseline_m=0.0495, T_rgb_from_depth=T, T_rgb_from_ir=T,
-            depth_units=units, frame_number=n_))
+            depth_scale=units, frame_number=n_))
     return frames
 
 
@@ -59,10 +59,10 @@ def test_realsense_software_device_recording_plays_back_exactly(tmp_path):
         assert frame.K_depth.as_list() == pytest.approx(sent.K_depth.as_list(), abs=1e-5)
         assert frame.K_rgb.as_list() == pytest.approx(sent.K_rgb.as_list(), abs=1e-5)
         assert frame.baseline_m == pytest.approx(0.0495, abs=1e-7)
-        assert frame.depth_units == pytest.approx(0.0001, rel=1e-6)
+        assert frame.depth_scale == pytest.approx(0.0001, rel=1e-6)
         np.testing.assert_allclose(frame.T_rgb_from_depth, sent.T_rgb_from_depth, atol=1e-7)
-        np.testing.assert_array_equal(np.rint(frame.depth_raw / frame.depth_units),
-                                      np.rint(sent.depth_raw / sent.depth_units))
+        np.testing.assert_array_equal(np.rint(frame.depth_raw / frame.depth_scale),
+                                      np.rint(sent.depth_raw / sent.depth_scale))
         np.testing.assert_array_equal(frame.ir_left, sent.ir_left)
         np.testing.assert_array_equal(frame.ir_right, sent.ir_right)
         np.testing.assert_array_equal(frame.rgb, sent.rgb)

@@ -155,7 +155,7 @@ class Frame:
     baseline_m: float | None = None       # IR left -> right
     T_rgb_from_depth: np.ndarray = field(default_factory=lambda: np.eye(4))
     T_rgb_from_ir: np.ndarray = field(default_factory=lambda: np.eye(4))
-    depth_units: float = DEFAULT_DEPTH_SCALE   # metres per raw depth unit (the record's depth_scale)
+    depth_scale: float = DEFAULT_DEPTH_SCALE   # metres per raw depth unit, as the record's depth_scale
     timestamps_ms: dict[str, float] = field(default_factory=dict)
     frame_number: int = 0
     serial: str = ""
@@ -252,7 +252,7 @@ def calibration_dict(frame: Frame) -> dict[str, Any]:
     return {
         "K_rgb": frame.K_rgb.as_list(), "K_depth": frame.K_depth.as_list(),
         "K_ir": frame.K_ir.as_list() if frame.K_ir else None,
-        "baseline_m": frame.baseline_m, "depth_units": frame.depth_units,
+        "baseline_m": frame.baseline_m, "depth_scale": frame.depth_scale,
         "T_rgb_from_depth": np.asarray(frame.T_rgb_from_depth).tolist(),
         "T_rgb_from_ir": np.asarray(frame.T_rgb_from_ir).tolist(),
         "rgb_size": [int(frame.rgb.shape[1]), int(frame.rgb.shape[0])],

@@ -160,16 +160,16 @@ class OrbbecCamera(Camera):
             video = frame.as_video_frame()
             return np.frombuffer(video.get_data(), dtype=dtype).reshape(video.get_height(), video.get_width()).copy()
 
-        depth_units = float(depth.get_depth_scale()) / 1000.0   # the SDK gives millimetres per unit
+        depth_scale = float(depth.get_depth_scale()) / 1000.0   # the SDK gives millimetres per unit
         cal = self._calibration
         rgb = np.frombuffer(color.get_data(), np.uint8).reshape(color.get_height(), color.get_width(), 3).copy()
         return Frame(rgb=rgb,
                      # the scale rounded to float32, as this driver always applied it
-                     depth_raw=units_to_depth(pixels(depth, np.uint16), float(np.float32(depth_units))),
+                     depth_raw=units_to_depth(pixels(depth, np.uint16), float(np.float32(depth_scale))),
                      ir_left=pixels(left, np.uint8), ir_right=pixels(right, np.uint8),
                      K_rgb=cal["K_rgb"], K_depth=cal["K_depth"], K_ir=cal["K_ir"], baseline_m=cal["baseline_m"],
                      T_rgb_from_depth=cal["T_rgb_from_depth"], T_rgb_from_ir=cal["T_rgb_from_ir"],
-                     depth_units=depth_units,
+                     depth_scale=depth_scale,
                      timestamps_ms={"depth": depth.get_timestamp(), "rgb": color.get_timestamp(),
                                     "ir_left": left.get_timestamp(), "ir_right": right.get_timestamp()},
                      frame_number=int(depth.get_index()), serial=self._info.serial, model=self._info.model,

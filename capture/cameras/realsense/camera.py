@@ -249,7 +249,7 @@ class RealSenseCamera(Camera):
             "baseline_m": float(np.linalg.norm(ir_to_ir2[:3, 3])),
             "T_rgb_from_depth": transform_between(depth, color),
             "T_rgb_from_ir": transform_between(ir1, color),
-            "depth_units": float(self._source.device.first_depth_sensor().get_option(rs.option.depth_units)),
+            "depth_scale": float(self._source.device.first_depth_sensor().get_option(rs.option.depth_units)),
             "fps": depth.fps(),
         }
 
@@ -311,7 +311,7 @@ class RealSenseCamera(Camera):
             ir_left=np.array(np.asanyarray(ir_left.get_data()), copy=True),
             ir_right=np.array(np.asanyarray(ir_right.get_data()), copy=True),
             K_rgb=cal["K_rgb"], K_depth=cal["K_depth"], K_ir=cal["K_ir"], baseline_m=cal["baseline_m"],
-            T_rgb_from_depth=cal["T_rgb_from_depth"], T_rgb_from_ir=cal["T_rgb_from_ir"], depth_units=units,
+            T_rgb_from_depth=cal["T_rgb_from_depth"], T_rgb_from_ir=cal["T_rgb_from_ir"], depth_scale=units,
             timestamps_ms={"depth": depth.get_timestamp(), "ir_left": ir_left.get_timestamp(),
                            "ir_right": ir_right.get_timestamp(), "rgb": color.get_timestamp()},
             frame_number=int(depth.get_frame_number()), serial=self._info.serial if self._info else "",

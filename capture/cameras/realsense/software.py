@@ -67,9 +67,9 @@ def _check_frames(frames: Sequence[Frame]) -> None:
             raise CaptureError(f"realsense recording: frame {n} changes the stream sizes")
 
 
-def depth_to_z16(depth_m: np.ndarray, depth_units: float) -> np.ndarray:
+def depth_to_z16(depth_m: np.ndarray, depth_scale: float) -> np.ndarray:
     try:
-        return depth_to_units(depth_m, depth_units, field="depth_raw")
+        return depth_to_units(depth_m, depth_scale, field="depth_raw")
     except SchemaError as exc:
         raise CaptureError(f"realsense recording: {exc}") from None
 
@@ -85,7 +85,7 @@ def write_recording(path: str | Path, frames: Sequence[Frame], *, fps: int = 30,
     first = frames[0]
     h, w = first.depth_raw.shape
     ch, cw = first.rgb.shape[:2]
-    units = float(first.depth_units)
+    units = float(first.depth_scale)
 
     device = rs.software_device()
     device.register_info(rs.camera_info.name, model)

@@ -28,7 +28,7 @@ def frame_from_sample(sample: Sample, *, frame_number: int, serial: str, model: 
     return Frame(rgb=sample.rgb, depth_raw=depth, K_rgb=sample.K_rgb, K_depth=sample.K_rgb,
                  ir_left=sample.ir_left, ir_right=sample.ir_right, K_ir=sample.K_ir, baseline_m=sample.baseline_m,
                  T_rgb_from_ir=np.asarray(sample.T_rgb_from_ir if sample.T_rgb_from_ir is not None else np.eye(4)),
-                 depth_units=sample.encoding_of("depth_raw").scale,
+                 depth_scale=sample.encoding_of("depth_raw").scale,
                  timestamps_ms={"rgb": time.time() * 1000.0}, frame_number=frame_number, serial=serial,
                  model=model, registered_to_rgb=True)
 

@@ -112,7 +112,7 @@ class ZedCamera(Camera):
         stamp = self._zed.get_timestamp(sl.TIME_REFERENCE.IMAGE).get_milliseconds()
         return Frame(rgb=rgb, depth_raw=np.maximum(depth_m, 0), K_rgb=self._K, K_depth=self._K,
                      ir_left=(rgb @ grey).astype(np.uint8), ir_right=(right_rgb @ grey).astype(np.uint8),
-                     K_ir=self._K, baseline_m=self._baseline_m, depth_units=DEFAULT_DEPTH_SCALE,
+                     K_ir=self._K, baseline_m=self._baseline_m, depth_scale=DEFAULT_DEPTH_SCALE,
                      timestamps_ms={"rgb": float(stamp), "depth": float(stamp)},
                      frame_number=int(self._zed.get_svo_position()) if self.config.recording else 0,
                      serial=self._info.serial, model=self._info.model, emitter_on=None, registered_to_rgb=True)
