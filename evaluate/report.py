@@ -174,9 +174,9 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
         if rec["model"] == "raw-depth":
             ratios[rec["protocol"]].append(rec["input"]["mask_ratio"])
     write_png(out / "img" / MASK_RATIO_PICTURE, histogram_image(
-        ratios, xlabel="mask ratio of the input depth", title="Input mask ratio per protocol"), max_width=520)
+        ratios, xlabel="mask ratio of the input depth"), max_width=520)
     sections.append(f"<h2>Input mask ratio per protocol</h2><div class='wide'>"
-                    f"{figure(f'img/{MASK_RATIO_PICTURE}', 'input mask ratio per protocol')}</div>")
+                    f"{figure(f'img/{MASK_RATIO_PICTURE}', 'samples per mask-ratio bin, one colour per protocol')}</div>")
     for p_index, protocol in enumerate(config["protocols"]):
         rows = [r for r in summary if r["protocol"] == protocol]
         sections.append(f"<h2 id='p{p_index}'>{escape(protocol)}</h2>")
