@@ -3,7 +3,9 @@
 Baseline: ``encode_sample`` of the in-memory arrays (PNG/npy encoding, the work any writer
 must do). Build: raw folders -> Parquet + WebDataset through ``build_shards`` (read, decode
 and validate every sample, write both formats, checksum). Read: ``ShardDataset`` decoding
-every sample. Ray is started before timing; its start-up is printed separately.
+every sample. Re-run: ``build_shards`` again on the finished folder (every shard's size and
+sha256 checked against its record, nothing rewritten), as a fraction of the build time.
+Ray is started before timing; its start-up is printed separately.
 
     .venv/bin/python bench/shards.py [--samples 24] [--height 960 --width 1280]
 """
@@ -59,6 +61,12 @@ def main() -> None:
         t_build = time.perf_counter() - t0
 
         t0 = time.perf_counter()
+        rerun = build_shards([work / "raw"], work / "shards", samples_per_shard=args.samples_per_shard)
+        t_rerun = time.perf_counter() - t0
+        assert rerun.shards_written == 0
+        shard_mb = sum(f.bytes for s in rerun.manifest.shards for f in s.files.values()) / 1e6
+
+        t0 = time.perf_counter()
         n = sum(1 for _ in ShardDataset([work / "shards"], shuffle=False))
         t_read = time.perf_counter() - t0
         assert n == args.samples
@@ -70,6 +78,8 @@ def main() -> None:
         print(f"  baseline decode only : {n / t_decode:7.2f} samples/s {mb / t_decode:8.1f} MB/s")
         print(f"  build-shards (2 fmts): {n / t_build:7.2f} samples/s {mb / t_build:8.1f} MB/s "
               f"-> {t_build / t_encode:.2f}x the encode-only time")
+        print(f"  re-run, all complete : {t_rerun:7.2f} s, {shard_mb / t_rerun:8.1f} MB/s of shards checked "
+              f"-> {t_rerun / t_build:.2f}x the build time")
         print(f"  read (parquet decode): {n / t_read:7.2f} samples/s {mb / t_read:8.1f} MB/s "
               f"-> {t_read / t_decode:.2f}x the decode-only time")
     finally:

@@ -8,6 +8,10 @@ host-to-device copy, forward, backward, clipping, AdamW, scheduler); the baselin
 forward + backward on one pre-built batch, measured in the same run. On CUDA it also prints
 samples/s/GPU against the LingBot-Depth paper's rate (128 GPUs x batch 8 x 250k iterations
 in 7.5 days = ~3.1 samples/s/GPU) and MFU from FLOPs counted by torch's FlopCounterMode.
+
+For ``mdm`` it also times forward + backward with masked depth tokens dropped from the sequence
+(what training does) against hiding them with an attention mask over the full sequence, at mask
+ratios 0.3, 0.6 and 0.9 (the baseline for each ratio is the attention-mask version, same batch, timed alternately).
 """
 
 from __future__ import annotations
@@ -36,6 +40,43 @@ def timed(fn, device: torch.device, repeats: int) -> float:
         fn()
     sync(device)
     return (time.perf_counter() - start) / repeats
+
+
+MASK_RATIOS = (0.3, 0.6, 0.9)
+
+
+def token_dropping_speed(stage, model, batch: dict, device: torch.device, use_bf16: bool, steps: int) -> None:
+    """ms per forward+backward with masked depth tokens dropped vs attention-masked, per mask ratio."""
+    from depthcur.train.models.lingbot import token_grid
+
+    rows, cols = token_grid(int(batch["num_tokens"]), *batch["rgb"].shape[2:])
+    rng = np.random.default_rng(0)
+    encoder = model.encoder
+    for ratio in MASK_RATIOS:
+        masked = round(ratio * rows * cols)
+        mask = np.zeros((len(batch["rgb"]), rows * cols), bool)
+        for row in mask:
+            row[rng.choice(rows * cols, masked, replace=False)] = True
+        step_batch = {**batch, "depth_mask": torch.from_numpy(mask).to(device)}
+
+        def step() -> None:
+            with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=use_bf16):
+                loss = stage.loss(model, step_batch)
+            loss.backward()
+            model.zero_grad(set_to_none=True)
+
+        # alternate the two versions and take medians, so load from other processes hits both alike
+        samples: dict[bool, list[float]] = {False: [], True: []}
+        for repeat in range(steps + 1):
+            for drop in (False, True):
+                encoder.drop_masked_tokens = drop
+                seconds = timed(step, device, 1)
+                if repeat:   # the first round warms up
+                    samples[drop].append(seconds)
+        encoder.drop_masked_tokens = True
+        times = {drop: float(np.median(values)) for drop, values in samples.items()}
+        print(f"mask ratio {ratio:.1f} ({masked}/{rows * cols} depth tokens): attention mask {times[False] * 1e3:.1f} "
+              f"ms/iter (baseline), dropped {times[True] * 1e3:.1f} ms/iter = {times[True] / times[False]:.2f}x")
 
 
 def main() -> None:
@@ -97,6 +138,8 @@ def main() -> None:
     print(f"throughput: {sps:.2f} samples/s/{'GPU' if device.type == 'cuda' else 'process'}"
           + (f" = {sps / PAPER_SAMPLES_PER_S_PER_GPU:.1f}x the paper's ~{PAPER_SAMPLES_PER_S_PER_GPU:.2f} samples/s/GPU"
              if device.type == "cuda" else ""))
+    if args.stage == "mdm":
+        token_dropping_speed(stage, trainer.model, batch, device, trainer.use_bf16, steps)
     if device.type == "cuda":
         from torch.utils.flop_counter import FlopCounterMode
 

@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Iterator
 
 from depthcur.core.progress import progress_task
+from depthcur.core.validate import Checked
 
 from .cameras import CaptureError
+from .categories import CAPTURE_CATEGORIES
 from .recorder import DiskGuard, Recorder, SessionSettings, check_session_name, default_session_name
 from .rig import Rig, RigConfig, load_rig
 
 
 @dataclass
-class CaptureJob:
+class CaptureJob(Checked):
     #: output folder (sessions are sub-folders)
     out: Path
     #: one device: realsense[:SERIAL|:FILE.db3], orbbec[:SERIAL], zed[:SERIAL|:FILE.svo2], replay:DIR
@@ -27,13 +29,13 @@ class CaptureJob:
     #: who captured (recorded in each sample)
     operator: str = ""
     #: scene category id (LingBot-Depth taxonomy)
-    category: str = "office"
+    category: str = field(default="office", metadata={"choices": CAPTURE_CATEGORIES})
     #: free-text location note
     location: str = ""
     #: pace a replay device at this rate
-    fps: float | None = None
+    fps: float | None = field(default=None, metadata={"above": 0})
     #: refuse captures below this free space (MB)
-    min_free_mb: float = 2048.0
+    min_free_mb: float = field(default=2048.0, metadata={"min": 0})
 
     def rig_config(self) -> RigConfig:
         if (self.device is None) == (self.rig is None):
@@ -62,9 +64,9 @@ class AppJob(CaptureJob):
 
     #: address to bind; keep 127.0.0.1 for a kiosk
     host: str = "127.0.0.1"
-    port: int = 8080
+    port: int = field(default=8080, metadata={"min": 1, "max": 65535})
     #: captures wanted in all; split by the quota shares
-    total_target: int | None = None
+    total_target: int | None = field(default=None, metadata={"min": 1})
 
 
 @contextmanager

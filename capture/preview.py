@@ -20,12 +20,24 @@ def ir_to_rgb(ir: np.ndarray) -> np.ndarray:
 
 
 def thumbnail(image: np.ndarray, max_width: int, *, nearest: bool = False) -> np.ndarray:
-    """Shrink to ``max_width``; ``nearest`` for depth, where averaging would blend holes into surfaces."""
+    """Shrink to ``max_width``; ``nearest`` for depth, where averaging would blend holes into surfaces.
+
+    Otherwise the image is halved by 2×2 averaging while it is at least twice too wide, then bilinear
+    covers the last step (less than 2×, so no pixel is skipped): close to a box filter, and several
+    times faster than OpenCV's area resize at a fractional scale, which the live preview pays per frame.
+    """
     h, w = image.shape[:2]
     if w <= max_width:
         return image
-    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))),
-                      interpolation=cv2.INTER_NEAREST if nearest else cv2.INTER_AREA)
+    if nearest:
+        return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_NEAREST)
+    while w >= 2 * max_width and h >= 2:
+        # an even crop keeps OpenCV on its exact 2× path; it drops at most one edge row or column
+        image = cv2.resize(image[:h // 2 * 2, :w // 2 * 2], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+        h, w = image.shape[:2]
+    if w <= max_width:
+        return image
+    return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_LINEAR)
 
 
 def jpeg_data_url(image_rgb: np.ndarray, quality: int = 80) -> str:

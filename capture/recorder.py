@@ -28,6 +28,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
+from depthcur.core.outputs import DiskFullError
 from depthcur.core.progress import get_logger
 from depthcur.schemas import SCHEMA_VERSION, Sample, Source, sample_dir, with_stats, write_json_atomic, write_sample
 from depthcur.schemas.keys import build_key
@@ -260,24 +261,28 @@ class Recorder:
                     fills[name] = round(frame.fill_rate(), 6)
                 records.append(CaptureRecord(index=index, category=category, keys=keys, fill_rates=fills,
                                              time=dt.datetime.now(dt.timezone.utc).isoformat(), burst_index=n))
-            self._write_all(samples)
-            self.captures.extend(records)
-            self._save_captures()
+            self._write_all(samples, records)
         log.info("captured %d frame(s) x %d device(s) in %s", burst, len(self.rig.cameras), category)
         return records
 
-    def _write_all(self, samples: list[Sample]) -> None:
+    def _write_all(self, samples: list[Sample], records: list[CaptureRecord]) -> None:
+        """Write the samples and log their captures: all of it or, on any error, none of it."""
         written: list[Path] = []
         try:
             for sample in samples:
                 written.append(write_sample(self.out, sample))
-        except BaseException:
+            self._save_captures(self.captures + records)
+        except BaseException as exc:
             for path in written:
                 shutil.rmtree(path, ignore_errors=True)
+            if isinstance(exc, DiskFullError):   # the disk filled up under the guard's margin
+                raise DiskSpaceError(str(exc)) from exc
             raise
+        self.captures.extend(records)
 
-    def _save_captures(self) -> None:
-        write_json_atomic(self.session_dir / CAPTURES_FILE, [asdict(c) for c in self.captures])
+    def _save_captures(self, captures: list[CaptureRecord] | None = None) -> None:
+        entries = self.captures if captures is None else captures
+        write_json_atomic(self.session_dir / CAPTURES_FILE, [asdict(c) for c in entries])
 
     def delete_last(self) -> CaptureRecord | None:
         """Remove the newest capture's samples (review → delete)."""

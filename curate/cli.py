@@ -7,12 +7,13 @@ the command functions so ``--help`` is fast.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import typer
 
 from depthcur.core.config import ConfigOption
-from depthcur.core.exits import input_error, items_failed
+from depthcur.core.exits import ItemsFailed
 from depthcur.core.options import options_from
 
 from .exports.fde import FdeConfig
@@ -31,17 +32,33 @@ IN = {"in_dir": "--in"}
 DEPTH_RANGE = {"min_depth_m": "--min-depth", "max_depth_m": "--max-depth"}
 
 
-def finish(verb: str, job: Callable[[], "JobSummary"]) -> "JobSummary":
-    """Run a job; print its summary line; exit 1 naming each failed input, 2 on unusable input."""
-    from depthcur.schemas import SchemaError
+#: job fields that name inputs or say how to run, not what is written: a resumed run may change them
+MAY_DIFFER = ("in_dir", "points", "images", "calib", "out", "ray_address")
 
+
+def finish(verb: str, job: Callable[[], "JobSummary"], out: Path | None = None, configs: Sequence[object] = ()
+           ) -> "JobSummary":
+    """Run a job; print its summary line; ItemsFailed names each failed input (exit code 1).
+    Unusable input raises a UsageError (SchemaError ...) or a missing-file error: exit code 2.
+
+    With ``out``, the fields of ``configs`` are the run's options: recorded in ``out`` on the first
+    run, and a resumed run with other values is refused (``check_run_options``)."""
+    from dataclasses import asdict
+
+    from depthcur.schemas import check_run_options
+
+    recorded = None
+    if out is not None:
+        recorded = check_run_options(out, {k: v for c in configs for k, v in asdict(c).items()}, MAY_DIFFER)
     try:
         summary = job()
-    except (SchemaError, FileNotFoundError, NotADirectoryError) as exc:
-        raise input_error(f"curate {verb}", exc) from None
+    except ValueError:   # unusable input (UsageError, SchemaError): nothing ran, so nothing was made this way
+        if recorded is not None:
+            recorded.unlink(missing_ok=True)
+        raise
     typer.echo(summary.line())
     if summary.failed:
-        raise items_failed(f"curate {verb}", (f"failed: {item}: {error}" for item, error in summary.failed))
+        raise ItemsFailed(f"failed: {item}: {error}" for item, error in summary.failed)
     return summary
 
 
@@ -55,13 +72,10 @@ def register(app: typer.Typer) -> None:
         from dataclasses import replace
 
         from .jobs import run_stereo
-        from .stereo.foundation_stereo import FoundationStereoUnavailable
 
-        try:
-            cfg = replace(cfg, matcher_params=job.matcher_params(cfg.matcher, cfg.matcher_params))
-        except (ValueError, FoundationStereoUnavailable) as exc:
-            raise input_error("curate stereo", exc) from None
-        finish("stereo", lambda: run_stereo(job.in_dir, job.out, cfg, job.ray_address))
+        # FoundationStereoUnavailable (missing --fs-repo/--ckpt) is a UsageError: exit code 2
+        cfg = replace(cfg, matcher_params=job.matcher_params(cfg.matcher, cfg.matcher_params))
+        finish("stereo", lambda: run_stereo(job.in_dir, job.out, cfg, job.ray_address), job.out, (job, cfg))
 
     @curate.command(help="LiDAR point clouds + calibration -> sparse depth_gt (z-buffer), or --virtual n-line "
                          "LiDAR from dense depth.")
@@ -70,24 +84,25 @@ def register(app: typer.Typer) -> None:
         from .jobs import run_lidar, run_virtual_lidar
 
         if job.virtual:
-            finish("lidar", lambda: run_virtual_lidar(job.in_dir, job.out, virtual, job.ray_address))
+            finish("lidar", lambda: run_virtual_lidar(job.in_dir, job.out, virtual, job.ray_address), job.out,
+                   (job, virtual))
         else:
             finish("lidar", lambda: run_lidar(job.points, job.images, job.calib, job.out, job.dataset,
-                                              job.ray_address))
+                                              job.ray_address), job.out, (job,))
 
     @curate.command(name="import", help=f"Import a dataset layout into raw sample folders. Layouts: {LAYOUT_HELP}")
     @options_from(LayoutJob, aliases={**IN, "layout": "--format"})
     def import_(job: LayoutJob, config: ConfigOption = None) -> None:
         from .jobs import run_import
 
-        finish("import", lambda: run_import(job.in_dir, job.layout, job.out, job.ray_address))
+        finish("import", lambda: run_import(job.in_dir, job.layout, job.out, job.ray_address), job.out, (job,))
 
     @curate.command(help=f"Export raw sample folders into a dataset layout. Layouts: {LAYOUT_HELP}")
     @options_from(LayoutJob, aliases={**IN, "layout": "--format"})
     def export(job: LayoutJob, config: ConfigOption = None) -> None:
         from .jobs import run_export
 
-        finish("export", lambda: run_export(job.in_dir, job.layout, job.out, job.ray_address))
+        finish("export", lambda: run_export(job.in_dir, job.layout, job.out, job.ray_address), job.out, (job,))
 
     @curate.command(name="filter", help="Reject degenerate/sparse/out-of-range/duplicate samples into quarantine/ "
                                         "with reasons; flag glass/mirror suspects for review.")
@@ -96,17 +111,14 @@ def register(app: typer.Typer) -> None:
     def filter_(job: CurateIO, cfg: FilterConfig, config: ConfigOption = None) -> None:
         from .jobs import run_filter
 
-        finish("filter", lambda: run_filter(job.in_dir, job.out, cfg, job.ray_address))
+        finish("filter", lambda: run_filter(job.in_dir, job.out, cfg, job.ray_address), job.out, (job, cfg))
 
     @curate.command(help="DepthLM VQA: focal-normalised images with a marker per query pixel and JSONL answers.")
     @options_from(CurateIO, VqaConfig, aliases={**IN, "focal_px": "--focal", "marker_radius_px": "--marker-radius"})
     def vqa(job: CurateIO, cfg: VqaConfig, config: ConfigOption = None) -> None:
-        from .exports.vqa import MARKER_STYLES
         from .jobs import run_vqa
 
-        if cfg.marker not in MARKER_STYLES:
-            raise input_error("curate vqa", f"unknown marker {cfg.marker!r}; choose one of {', '.join(MARKER_STYLES)}")
-        finish("vqa", lambda: run_vqa(job.in_dir, job.out, cfg, job.ray_address))
+        finish("vqa", lambda: run_vqa(job.in_dir, job.out, cfg, job.ray_address), job.out, (job, cfg))
 
     @curate.command(help="FDE triplets from instance masks: target mask, tight box, text prompt, boundary band.")
     @options_from(CurateIO, FdeConfig, aliases={**IN, "min_area_frac": "--min-area", "max_area_frac": "--max-area",
@@ -114,7 +126,7 @@ def register(app: typer.Typer) -> None:
     def fde(job: CurateIO, cfg: FdeConfig, config: ConfigOption = None) -> None:
         from .jobs import run_fde
 
-        finish("fde", lambda: run_fde(job.in_dir, job.out, cfg, job.ray_address))
+        finish("fde", lambda: run_fde(job.in_dir, job.out, cfg, job.ray_address), job.out, (job, cfg))
 
     @curate.command(help="HTML report: mask-ratio histogram per source, depth percentiles per dataset, gallery.")
     @options_from(ReportJob, aliases={"in_dirs": "--in"})

@@ -11,24 +11,27 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from depthcur.core.validate import FRACTION, Checked
 from depthcur.schemas import Sample
 
 
 @dataclass
-class FilterConfig:
+class FilterConfig(Checked):
     #: reject samples whose depth is valid on less than this fraction of the pixels
-    min_valid_ratio: float = 0.05
+    min_valid_ratio: float = field(default=0.05, metadata=FRACTION)
     #: valid depth range (m) ...
-    min_depth_m: float = 0.05
-    max_depth_m: float = 80.0
+    min_depth_m: float = field(default=0.05, metadata={"min": 0})
+    max_depth_m: float = field(default=80.0, metadata={"above_field": "min_depth_m"})
     #: ... reject samples with more than this fraction of their valid pixels outside it
-    max_out_of_range_frac: float = 0.01
-    min_depth_std_m: float = 1e-3           # below this the map is constant (degenerate)
-    duplicate_hamming: int = 4              # perceptual-hash bits; 0 = exact duplicates only
+    max_out_of_range_frac: float = field(default=0.01, metadata=FRACTION)
+    #: below this the map is constant (degenerate)
+    min_depth_std_m: float = field(default=1e-3, metadata={"min": 0})
+    #: perceptual-hash bits; 0 = exact duplicates only
+    duplicate_hamming: int = field(default=4, metadata={"min": 0, "max": 64})
     #: glass/mirror: sensor depth counted valid but off the stereo pseudo-label by more than this ratio ...
-    glass_rel_diff: float = 0.15
+    glass_rel_diff: float = field(default=0.15, metadata={"min": 0})
     #: ... on more than this fraction of the pixels both cover
-    glass_frac: float = 0.05
+    glass_frac: float = field(default=0.05, metadata=FRACTION)
 
 
 @dataclass

@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
+from depthcur.core.exits import UsageError
 from depthcur.core.progress import get_logger
 from depthcur.core.ray_runner import init_ray, run_tasks
-from depthcur.schemas import (Sample, SchemaError, read_sample, sample_exists, scan_samples, write_bytes_atomic,
-                              write_json_atomic, write_sample)
+from depthcur.schemas import (META_NAME, Sample, SchemaError, read_sample, sample_exists, scan_samples,
+                              write_bytes_atomic, write_json_atomic, write_sample)
 from depthcur.schemas.keys import flatten_key, key_from_names, key_of_folder
 
 log = get_logger(__name__)
@@ -35,9 +36,14 @@ class JobSummary:
 
 
 def input_samples(in_dir: Path) -> list[Path]:
+    """The sample folders under ``in_dir``; none at all is a UsageError (the wrong folder, most likely)."""
     scan = scan_samples(in_dir)
     if scan.leftovers:
         log.warning("ignoring %d unfinished temporary entries under %s", len(scan.leftovers), in_dir)
+    if not scan.samples:
+        raise UsageError(f"no sample folder in {in_dir}: curate reads folders holding {META_NAME} and the "
+                         f"maps it lists, as render, capture and 'curate import' write them", "--in",
+                         "point --in at such a folder")
     return scan.samples
 
 
@@ -169,6 +175,9 @@ def run_import(root: Path, layout: str, out: Path, ray_address: str | None = Non
     if not root.is_dir():
         raise SchemaError("dataset root does not exist or is not a folder", path=str(root))
     items = LAYOUTS[layout].find_items(root)
+    if not items:
+        raise UsageError(f"found nothing to import in {root}: the {layout} layout looks for "
+                         f"{LAYOUTS[layout].LOOKS_FOR}", "--in", "point --in at the dataset root, or pick its --format")
     todo = [i for i in items if not done_marker(out, f"{layout}/{i.as_posix()}").exists()]
     return run_job("import", import_task, todo, len(items) - len(todo), ray_address, root=root, layout=layout,
                    out=out)

@@ -38,6 +38,11 @@ def load_weights_only(path: str | Path, what: str) -> Any:
         raise UnsafeWeightsError(f"{what} {path}: refused by the weights-only loader, which reads only tensors, "
                                  f"containers, numbers, strings and numpy data (any other pickled object could "
                                  f"run code): {refusal_reason(exc)}") from None
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise
+    except Exception as exc:  # noqa: BLE001 - truncated, or not a torch file at all: torch raises anything
+        raise ValueError(f"{what} {path}: not a readable PyTorch file ({type(exc).__name__}: {exc}); "
+                         f"pass a .pt/.pth file written by torch.save") from None
 
 
 # torch's refusal message wraps the one line that matters in advice about weights_only=False

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from depthcur.core.exits import FieldValueError
+from depthcur.core.validate import Checked
+
 from .stereo.matchers import PseudoLabelSgbm
 
 
@@ -26,19 +29,19 @@ class CurateIO:
 
 
 @dataclass(kw_only=True)
-class StereoJob(CurateIO):
+class StereoJob(Checked, CurateIO):
     """``curate stereo``: the matcher backend's own parameters (the rest is PseudoLabelConfig)."""
 
     #: sgbm: disparity search range (rounded up to 16)
-    num_disparities: int = PseudoLabelSgbm.num_disparities
+    num_disparities: int = field(default=PseudoLabelSgbm.num_disparities, metadata={"min": 1})
     #: sgbm: matching block size
-    block_size: int = PseudoLabelSgbm.block_size
+    block_size: int = field(default=PseudoLabelSgbm.block_size, metadata={"min": 1, "odd": True})
     #: foundation-stereo: local clone of NVlabs/FoundationStereo
     fs_repo: Path | None = None
     #: foundation-stereo: checkpoint .pth (cfg.yaml beside it)
     ckpt: Path | None = None
     #: foundation-stereo: refinement iterations
-    valid_iters: int = 32
+    valid_iters: int = field(default=32, metadata={"min": 1})
 
     def matcher_params(self, matcher: str, extra: dict[str, Any]) -> dict[str, Any]:
         """The backend's parameters as PseudoLabelConfig.matcher_params records them."""
@@ -49,7 +52,7 @@ class StereoJob(CurateIO):
 
             check_paths(self.fs_repo, self.ckpt)
             return {"fs_repo": str(self.fs_repo), "ckpt": str(self.ckpt), "valid_iters": self.valid_iters, **extra}
-        raise ValueError(f"unknown matcher {matcher!r}; choose sgbm or foundation-stereo")
+        raise FieldValueError("matcher", f"unknown matcher {matcher!r}", "choose sgbm or foundation-stereo")
 
 
 @dataclass(kw_only=True)
@@ -63,7 +66,7 @@ class LayoutJob(CurateIO):
         from .io import LAYOUTS
 
         if self.layout not in LAYOUTS:
-            raise ValueError(f"unknown layout {self.layout!r}; choose one of {', '.join(LAYOUTS)}")
+            raise FieldValueError("layout", f"unknown layout {self.layout!r}", f"choose one of {', '.join(LAYOUTS)}")
 
 
 @dataclass(kw_only=True)
@@ -95,7 +98,7 @@ class LidarJob:
 
 
 @dataclass(kw_only=True)
-class ReportJob:
+class ReportJob(Checked):
     """``curate report``: several sample folders into one HTML page."""
 
     #: sample folders (repeat the flag)

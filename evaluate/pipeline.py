@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Sequence
 
+from depthcur.core.outputs import check_out_folder
 from depthcur.core.progress import get_logger
 from depthcur.schemas import Sample
 
@@ -17,6 +18,7 @@ log = get_logger(__name__)
 
 def evaluate(config: EvalConfig, samples: Sequence[Sample] | None = None) -> tuple[dict[str, Any], Path]:
     """Metrics JSON and report path. In-memory ``samples`` replace reading ``config.data``."""
+    check_out_folder(config.out)
     result = run_evaluation(config, samples)
     keys = pictured_keys(result)
     pictured = ([s for s in samples if s.key in keys] if samples is not None

@@ -39,6 +39,9 @@ class ProtocolCase:
     #: FDE: one dict per target with boolean region masks "foreground", "boundary", "global"
     targets: list[dict[str, np.ndarray]] | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    #: the GT side of the metrics, prepared by the runner on first use and shared by every model scored
+    #: on this case (a case is not changed after make_case)
+    reference: Any = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

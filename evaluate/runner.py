@@ -20,19 +20,21 @@ import numpy as np
 
 from depthcur.core.progress import get_logger, progress_task
 from depthcur.core.stereo import depth_to_disparity
+from depthcur.core.validate import check_fields
 from depthcur.schemas import Sample, flatten_key, write_json_atomic
 
-from .align import ALIGNMENTS, apply_alignment
+from .align import ALIGNMENTS
 from .baselines import Predictor, load_model
 from .data import count_samples, iter_samples
-from .metrics import (DEPTH_METRICS, EvalInputError, check_maps, compute, depth_errors, scale_invariant_boundary_f1,
-                      stereo_metrics)
+from .metrics import (DEPTH_METRICS, AlignedPrediction, BoundaryReference, DepthReference, EvalInputError,
+                      StereoReference, boundary_thresholds, check_pred, check_reference, compute)
 from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
                         protocol_rng)
 
 log = get_logger(__name__)
 FDE_REGIONS = ("foreground", "boundary", "global")
 FDE_METRICS = ("absrel", "rmse", "delta1", "coverage")
+FDE_DEPTH_METRICS = tuple(name for name in FDE_METRICS if name != "coverage")
 #: boundary F1 needs a dense evaluation mask; sparse-pixel protocols (depthlm) skip it
 DENSE_EVAL_FRACTION = 0.5
 #: metrics on the pixels the input depth did not have (the sensor's holes, the masked blocks)
@@ -55,9 +57,9 @@ class EvalConfig:
     #: evaluate the first N samples
     max_samples: int | None = field(default=None, metadata={"min": 1})
     #: seed of every protocol's randomness
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     #: none|scale|scale_l1|affine|disparity_affine
-    align: str = "none"
+    align: str = field(default="none", metadata={"choices": tuple(ALIGNMENTS)})
     #: samples pictured per protocol in the report
     gallery_samples: int = field(default=2, metadata={"min": 0})
     #: worst samples pictured per protocol and model
@@ -70,12 +72,11 @@ class EvalConfig:
     def __post_init__(self):
         self.out = Path(self.out)
         self.protocols = [spec.strip() for entry in self.protocols for spec in entry.split(",") if spec.strip()]
+        check_fields(self)
         if not self.models:
             raise ValueError("give at least one --model")
         if not self.data:
             raise ValueError("give at least one --data path")
-        if self.align not in ALIGNMENTS:
-            raise ValueError(f"--align {self.align!r}: choose one of {', '.join(ALIGNMENTS)}")
         for spec in self.protocols:
             parse_spec(spec)
         if self.workers > 1 and self.max_samples is not None:
@@ -100,17 +101,74 @@ def predict(model: Predictor, case: ProtocolCase, where: str) -> np.ndarray:
     return pred
 
 
-def fde_scores(pred: np.ndarray, case: ProtocolCase, where: str) -> list[dict[str, Any]]:
-    """Per target: metrics over its foreground, boundary band and the global region."""
+class CaseReference:
+    """The GT side of one case's metrics (checked GT, missed-input pixels, GT edges, FDE regions),
+    prepared once and shared by every model scored on the case."""
+
+    def __init__(self, case: ProtocolCase, where: str):
+        self.depth = DepthReference(*check_reference(case.gt, case.eval_mask, where=where))
+        self.gt_valid = self.depth.gt_valid
+        self.missed = self.gt_valid & ~(np.asarray(case.depth_in) > 0)
+        self.n_missed = int(self.missed.sum())
+        dense = case.eval_mask.mean() >= DENSE_EVAL_FRACTION * (case.gt > 0).mean()
+        self.boundary = BoundaryReference(case.gt, case.eval_mask, boundary_thresholds()) if dense else None
+        self.regions = [{region: self._region(case.gt, target[region])
+                         for region in FDE_REGIONS if target[region].any()} for target in case.targets or []]
+        self._stereo: tuple[np.ndarray, StereoReference] | None = None   # (the sample's GT disparity, its side)
+
+    def stereo(self, gt_disparity: np.ndarray, where: str) -> StereoReference:
+        """The stereo GT side of the case's sample (checked on first use)."""
+        if self._stereo is None or self._stereo[0] is not gt_disparity:
+            self._stereo = (gt_disparity, StereoReference(gt_disparity, where=where))
+        return self._stereo[1]
+
+    def _region(self, gt: np.ndarray, region: np.ndarray) -> np.ndarray | None:
+        """The region's valid-GT pixels when they lie within the case's (so the case's metric terms
+        cover them); None sends the region through :func:`compute` on its own."""
+        region_valid = np.isfinite(gt) & (gt > 0) & region.astype(bool)
+        inside = region_valid.any() and not (region_valid & ~self.gt_valid).any()
+        return region_valid if inside else None
+
+
+def case_reference(case: ProtocolCase, where: str) -> CaseReference:
+    if case.reference is None:
+        case.reference = CaseReference(case, where)
+    return case.reference
+
+
+def fitted(pred: np.ndarray, case: ProtocolCase, align: str, where: str) -> AlignedPrediction:
+    reference = case_reference(case, where)
+    return AlignedPrediction(check_pred(pred, reference.gt_valid.shape, where=where), reference.depth, align)
+
+
+def fde_scores(pred: np.ndarray, case: ProtocolCase, where: str, metric_fit: AlignedPrediction | None = None
+               ) -> list[dict[str, Any]]:
+    """Per target: metrics over its foreground, boundary band and the global region (no alignment).
+    ``metric_fit``: the unaligned fit of ``pred`` on the case, when the caller has one."""
+    reference = case_reference(case, where)
+    fit = metric_fit or fitted(pred, case, "none", where)
     scores = []
-    for target in case.targets or []:
+    for target, regions in zip(case.targets or [], reference.regions):
         entry: dict[str, Any] = {"id": target["id"]}
-        for region in FDE_REGIONS:
-            if target[region].any():
+        for region, region_valid in regions.items():
+            if region_valid is None:
                 metrics = compute(pred, case.gt, target[region], where=f"{where} target {target['id']} {region}")
-                entry[region] = {name: metrics[name] for name in FDE_METRICS}
+            else:
+                metrics = region_metrics(fit, region_valid)
+            entry[region] = {name: metrics[name] for name in FDE_METRICS}
         scores.append(entry)
     return scores
+
+
+def region_metrics(fit: AlignedPrediction, region_valid: np.ndarray) -> dict[str, float]:
+    """The FDE metrics :func:`compute` gives on a region whose valid-GT pixels lie within the fit's,
+    from the fit's terms."""
+    evaluated = region_valid & fit.evaluated
+    n_evaluated = int(evaluated.sum())
+    result: dict[str, float] = {"coverage": float(n_evaluated) / int(region_valid.sum())}
+    errors = fit.depth_terms.errors(None if n_evaluated == fit.n_evaluated else evaluated, FDE_DEPTH_METRICS) \
+        if n_evaluated else {name: math.nan for name in FDE_DEPTH_METRICS}
+    return {**errors, **result}
 
 
 def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: str) -> dict[str, float]:
@@ -121,36 +179,42 @@ def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: s
     if not same_grid:
         return {}
     disparity = depth_to_disparity(pred, sample.K_ir.fx, sample.baseline_m)
-    return stereo_metrics(disparity, sample.disparity_gt, where=where)
+    return case_reference(case, where).stereo(sample.disparity_gt, where).metrics(disparity, where=where)
 
 
-def missed_input_scores(pred: np.ndarray, case: ProtocolCase, align: str, where: str) -> dict[str, float]:
+def missed_input_scores(pred: np.ndarray, case: ProtocolCase, align: str, where: str,
+                        fit: AlignedPrediction | None = None) -> dict[str, float]:
     """``missed_*`` metrics on the evaluated pixels where the input depth is missing.
 
     This is where completion is judged: a model that copies its input is only scored on
-    coverage there. The alignment is fitted on all evaluated pixels, as for the main metrics.
+    coverage there. The alignment is fitted on all evaluated pixels, as for the main metrics
+    (``fit``: that fit, when the caller has one).
     """
-    pred, gt, gt_valid = check_maps(pred, case.gt, case.eval_mask, where=where)
-    missed = gt_valid & ~(np.asarray(case.depth_in) > 0)
-    if not missed.any():
+    reference = case_reference(case, where)
+    fit = fit or fitted(pred, case, align, where)
+    if not reference.n_missed:
         return {}
-    evaluated = gt_valid & (pred > 0)
-    aligned, _ = apply_alignment(pred, gt, evaluated, align) if evaluated.any() else (pred, {})
-    hit = missed & (aligned > 0)
-    result = {"missed_coverage": float(hit.sum()) / float(missed.sum())}
-    errors = depth_errors(aligned[hit], gt[hit]) if hit.any() else {name: math.nan for name in DEPTH_METRICS}
-    result.update({f"missed_{name}": errors[name] for name in MISSED_METRICS if name != "coverage"})
+    # aligned > 0 only where pred > 0, so the hits lie within the fit's evaluated pixels
+    hit = reference.missed & (fit.aligned > 0)
+    n_hit = int(hit.sum())
+    result = {"missed_coverage": float(n_hit) / float(reference.n_missed)}
+    names = tuple(name for name in MISSED_METRICS if name != "coverage")
+    errors = fit.depth_terms.errors(hit, names) if n_hit else {name: math.nan for name in names}
+    result.update({f"missed_{name}": errors[name] for name in names})
     return result
 
 
 def score(pred: np.ndarray, case: ProtocolCase, sample: Sample, align: str, where: str) -> dict[str, Any]:
-    result: dict[str, Any] = compute(pred, case.gt, case.eval_mask, align, where=where)
-    result.update(missed_input_scores(pred, case, align, where))
-    if case.eval_mask.mean() >= DENSE_EVAL_FRACTION * (case.gt > 0).mean():
-        result["boundary_f1"] = scale_invariant_boundary_f1(pred, case.gt, case.eval_mask)
+    """Every metric of one prediction on one case; the GT side is prepared once per case."""
+    reference = case_reference(case, where)
+    fit = fitted(pred, case, align, where)
+    result: dict[str, Any] = fit.metrics()
+    result.update(missed_input_scores(pred, case, align, where, fit))
+    if reference.boundary is not None:
+        result["boundary_f1"] = reference.boundary.scale_invariant_f1(np.asarray(pred))
     result.update(stereo_scores(pred, sample, case, where))
     if case.targets is not None:
-        result["fde"] = fde_scores(pred, case, where)
+        result["fde"] = fde_scores(pred, case, where, fit if align == "none" else None)
     return result
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from depthcur.core.config import ConfigOption
-from depthcur.core.exits import input_error, items_failed
+from depthcur.core.exits import ItemsFailed
 from depthcur.core.options import options_from
 
 from .config import RenderConfig
@@ -20,16 +20,11 @@ def register(app: typer.Typer) -> None:
     def render(cfg: RenderConfig, config: ConfigOption = None) -> None:
         from depthcur.core.progress import get_logger
 
-        from .jobs import SceneSpecError
         from .runner import render_scenes
 
-        try:
-            report = render_scenes(cfg)
-        except SceneSpecError as exc:
-            raise input_error("render", exc) from None
+        report = render_scenes(cfg)     # a --scenes that names nothing: SceneSpecError, exit code 2
         get_logger("depthcur.render").info("rendered %d, skipped %d (already done), failed %d -> %s",
                                            len(report.rendered), len(report.skipped), len(report.failures),
                                            cfg.out / "render_report.json")
         if not report.ok:
-            raise items_failed("render", (f"scene {scene} failed: {message}"
-                                          for scene, message in report.failed_scenes.items()))
+            raise ItemsFailed(f"scene {scene} failed: {message}" for scene, message in report.failed_scenes.items())

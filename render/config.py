@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from depthcur.core.stereo import SgbmParams
+from depthcur.core.exits import FieldValueError
+from depthcur.core.validate import Checked, check_fields
 
 #: Sensor width of every simulated camera (Blender's default full-frame width, fitted
 #: horizontally). With focal lengths U[16, 28] mm this gives a horizontal FOV of 97°..65°,
@@ -29,20 +31,24 @@ def parse_resolution(text: str | tuple[int, int] | list[int]) -> tuple[int, int]
     return width, height
 
 
+#: a (lo, hi) range of positive numbers; lo == hi fixes the value
+POSITIVE_RANGE = {"above": 0, "ordered": "<="}
+
+
 @dataclass
-class RigRanges:
+class RigRanges(Checked):
     """Per-sample camera rig distribution (LingBot-Depth §3.1)."""
 
     #: stereo baseline range in metres, drawn uniformly per sample
-    baseline_m: tuple[float, float] = (0.05, 0.2)
+    baseline_m: tuple[float, float] = field(default=(0.05, 0.2), metadata=POSITIVE_RANGE)
     #: focal length range in millimetres, drawn uniformly per sample
-    focal_mm: tuple[float, float] = (16.0, 28.0)
+    focal_mm: tuple[float, float] = field(default=(16.0, 28.0), metadata=POSITIVE_RANGE)
     #: sensor width of every simulated camera (mm), fitted horizontally
-    sensor_width_mm: float = SENSOR_WIDTH_MM
+    sensor_width_mm: float = field(default=SENSOR_WIDTH_MM, metadata={"above": 0})
     #: distance from the camera to the object it looks at
-    view_distance_m: tuple[float, float] = (1.2, 3.5)
+    view_distance_m: tuple[float, float] = field(default=(1.2, 3.5), metadata=POSITIVE_RANGE)
     #: camera height above the scene's floor (procedural rooms)
-    camera_height_m: tuple[float, float] = (0.9, 1.8)
+    camera_height_m: tuple[float, float] = field(default=(0.9, 1.8), metadata=POSITIVE_RANGE)
 
 
 @dataclass
@@ -61,17 +67,24 @@ class SgmConfig(SgbmParams):
     #: also run a right matcher and drop pixels whose two disparities disagree
     explicit_lr_check: bool = False
     #: largest left-right disagreement (px) that the explicit check keeps
-    explicit_lr_tolerance_px: float = 1.0
+    explicit_lr_tolerance_px: float = field(default=1.0, metadata={"min": 0})
     #: matching-score threshold: drop pixels whose left and right windows (block_size + 2 wide)
     #: correlate (ZNCC) below this, like the score threshold of a real sensor; 0 disables
-    min_match_correlation: float = 0.5
+    min_match_correlation: float = field(default=0.5, metadata={"min": 0, "max": 1})
     #: the nearest depth the sensor measures; sets the disparity search range fx*B/min_depth
-    min_depth_m: float = 0.4
+    min_depth_m: float = field(default=0.4, metadata={"above": 0})
     #: optional extra sensor noise: Gaussian noise (grey levels, 8-bit) added to both IR images
     #: before matching; 0 keeps only Cycles' own sampling noise
-    ir_noise_std: float = 0.0
+    ir_noise_std: float = field(default=0.0, metadata={"min": 0})
     #: depth beyond this is dropped (a real sensor's range limit); 0 keeps all
-    max_depth_m: float = 10.0
+    max_depth_m: float = field(default=10.0, metadata={"min": 0})
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.max_depth_m and self.max_depth_m <= self.min_depth_m:   # 0 keeps all depths
+            raise FieldValueError("max_depth_m", f"the range {self.min_depth_m} .. {self.max_depth_m} is inverted or "
+                                  "empty", "give a maximum above the minimum, or 0 to keep all depths",
+                                  other="min_depth_m")
 
 
 @dataclass
@@ -83,29 +96,29 @@ class RenderConfig:
     #: output folder of raw sample folders
     out: Path = Path("render_out")
     #: camera views per scene
-    samples_per_scene: int = 2
+    samples_per_scene: int = field(default=2, metadata={"min": 1})
     #: RGB WIDTHxHEIGHT (or W,H); the IR pair is rendered at 3/4 of it
     resolution: tuple[int, int] = field(default=(1280, 960), metadata={"parse": parse_resolution})
     #: Cycles samples per pixel (no denoising)
-    spp: int = 16
+    spp: int = field(default=16, metadata={"min": 1})
     #: makes scenes, rigs, poses and renders reproducible
-    seed: int = 0
+    seed: int = field(default=0, metadata={"min": 0})
     #: Ray workers, one Blender process each
-    workers: int = 1
+    workers: int = field(default=1, metadata={"min": 1})
     #: Cycles CPU threads per worker
-    threads_per_worker: int = 2
+    threads_per_worker: int = field(default=2, metadata={"min": 1})
     #: join a Ray cluster ('auto' or HOST:PORT); local by default
     ray_address: str | None = None
     rig: RigRanges = field(default_factory=RigRanges)
     sgm: SgmConfig = field(default_factory=SgmConfig)
     #: dots per projector texture row relative to the IR width (dot pitch ~ 1/this of a pixel row)
-    speckle_dots_per_ir_pixel: float = 0.4
+    speckle_dots_per_ir_pixel: float = field(default=0.4, metadata={"above": 0})
     #: projector power (W) for a target 2 m away (scaled with the squared target distance, like auto-exposure)
-    projector_power_w: float = 120.0
+    projector_power_w: float = field(default=120.0, metadata={"min": 0})
     #: the low ambient world strength of the IR passes
-    ir_ambient: float = 0.02
+    ir_ambient: float = field(default=0.02, metadata={"min": 0})
     #: chance that a view is aimed at a glass/metal/mirror object (procedural rooms always hold some)
-    hard_view_probability: float = 0.6
+    hard_view_probability: float = field(default=0.6, metadata={"min": 0, "max": 1})
     #: dataset name of the samples (and their key prefix)
     dataset: str = "depthcur_sim"
     #: write gallery.png (the first samples, one per scene first)
@@ -114,12 +127,7 @@ class RenderConfig:
     def __post_init__(self):
         self.out = Path(self.out)
         self.resolution = parse_resolution(self.resolution)
-        if self.samples_per_scene < 1:
-            raise ValueError(f"samples_per_scene must be >= 1, got {self.samples_per_scene}")
-        if self.spp < 1:
-            raise ValueError(f"spp must be >= 1, got {self.spp}")
-        if self.workers < 1 or self.threads_per_worker < 1:
-            raise ValueError("workers and threads_per_worker must be >= 1")
+        check_fields(self)
 
     @property
     def ir_resolution(self) -> tuple[int, int]:

@@ -9,13 +9,14 @@ from pathlib import Path
 
 import numpy as np
 
+from depthcur.core.exits import UsageError
 from depthcur.schemas.keys import build_key, sanitise_key_part
 
 from .config import RenderConfig
 from .scenes.files import SCENE_SUFFIXES
 
 
-class SceneSpecError(ValueError):
+class SceneSpecError(UsageError):
     """``--scenes`` names nothing renderable; the message names the folder or pattern."""
 
 

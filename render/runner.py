@@ -6,13 +6,17 @@ import time
 from dataclasses import asdict, dataclass, field
 
 from depthcur.core.progress import get_logger
-from depthcur.schemas import read_sample, sample_dir, sample_exists, write_json_atomic
+from depthcur.schemas import check_run_options, read_sample, sample_dir, sample_exists, write_json_atomic
 from depthcur.schemas.folder import read_meta, remove_leftovers, scan_samples
 
 from .config import RenderConfig
 from .jobs import SampleJob, expand_scenes, make_jobs
 
 log = get_logger(__name__)
+#: RenderConfig fields a resumed render may change: which scenes and how many views (more samples
+#: of the same kind), and how the work is run; every other field shapes each sample
+RENDER_MAY_DIFFER = ("scenes", "samples_per_scene", "out", "workers", "threads_per_worker", "ray_address",
+                     "write_gallery")
 GALLERY_ROWS = 4
 
 
@@ -106,8 +110,8 @@ def render_scenes(config: RenderConfig) -> RenderReport:
     other scenes continue.
     """
     started = time.perf_counter()
-    config.out.mkdir(parents=True, exist_ok=True)
     jobs = make_jobs(config, expand_scenes(config.scenes))
+    check_run_options(config.out, config.to_dict(), RENDER_MAY_DIFFER)   # a resume must not mix two settings
     report = RenderReport(out=str(config.out), requested=len(jobs), config=config.to_dict())
     # half-written folders of a killed run are hidden temporaries: drop them, then resume
     report.leftovers_removed = remove_leftovers(scan_samples(config.out))

@@ -68,7 +68,8 @@ def row_to_meta_blobs(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, by
     meta.update(height=row.get("height"), width=row.get("width"), K_rgb=_as_list(row.get("K_rgb")),
                 K_ir=_as_list(row.get("K_ir")), baseline_m=row.get("baseline_m"),
                 T_rgb_from_ir=_as_list(row.get("T_rgb_from_ir")),
-                stats=json.loads(row.get("stats") or "{}"), provenance=json.loads(row.get("provenance") or "{}"),
+                stats=_json_member(row.get("stats") or "{}", row.get("key"), "stats"),
+                provenance=_json_member(row.get("provenance") or "{}", row.get("key"), "provenance"),
                 schema_version=row.get("schema_version") or SCHEMA_VERSION, depth_encoding={})
     blobs: dict[str, bytes] = {}
     for spec in MAP_FIELDS:
@@ -80,6 +81,13 @@ def row_to_meta_blobs(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, by
             meta["depth_encoding"][spec.name] = {"format": row.get(f"{spec.name}_format") or "png16",
                                                  "scale": float(row[f"{spec.name}_scale"])}
     return meta, blobs
+
+
+def _json_member(raw: bytes | str, key: str | None, field: str, path: str | None = None) -> Any:
+    try:
+        return json.loads(raw)
+    except ValueError as exc:       # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
+        raise SchemaError(f"not valid JSON ({exc})", key=key, field=field, path=path) from None
 
 
 def _as_list(value):
@@ -103,7 +111,8 @@ def wds_to_meta_blobs(members: dict[str, Any], *, path: str | None = None) -> tu
     raw_meta = members.get("meta.json")
     if raw_meta is None:
         raise SchemaError("WebDataset sample has no meta.json member", key=members.get("__key__"), path=path)
-    meta = json.loads(raw_meta) if isinstance(raw_meta, (bytes, str)) else raw_meta
+    meta = _json_member(raw_meta, members.get("__key__"), "meta.json", path) \
+        if isinstance(raw_meta, (bytes, str)) else raw_meta
     blobs: dict[str, bytes] = {}
     for suffix, data in members.items():
         if suffix.startswith("__") or suffix == "meta.json":

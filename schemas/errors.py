@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from depthcur.core.exits import UsageError
 
-class SchemaError(ValueError):
-    """A record, file or shard that does not follow the sample schema."""
+
+class SchemaError(UsageError):
+    """A record, file or shard that does not follow the sample schema (a ValueError; exit code 2
+    when it reaches the CLI)."""
 
     def __init__(self, message: str, *, key: str | None = None, field: str | None = None,
                  path: str | None = None):

@@ -6,6 +6,7 @@ the committed file equals this output.
 
 from __future__ import annotations
 
+from .codecs import MAX_COMPRESSION_RATIO, MAX_MAP_PIXELS
 from .containers import SCHEMA_METADATA_KEY, arrow_schema
 from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCALAR_FIELDS, SCENE_CATEGORIES, UINT16_LIMIT, DepthGtKind,
                      Source, Split)
@@ -26,6 +27,9 @@ def format_spec_markdown() -> str:
         f"{DEFAULT_DEPTH_SCALE} m per unit, `DEFAULT_DEPTH_SCALE`), or as float32 `.npy`. Decoding is exact. "
         f"`depthcur.schemas.codecs.depth_to_units` / `units_to_depth` convert metres and units everywhere; "
         f"depth past unit {UINT16_LIMIT} is refused, never clipped.",
+        f"- Readers check the size a map declares before allocating it: more than {MAX_MAP_PIXELS} pixels, more "
+        f"than {MAX_COMPRESSION_RATIO}x its bytes (deflate's limit), or a `.npy` header that disagrees with its "
+        "length is refused. Any malformed record ends in `SchemaError` naming the file and the field.",
         "- Keys match `[a-z0-9_-/]+`: no dots (WebDataset splits member names on the first dot), no empty part. "
         "`depthcur.schemas.keys` builds and checks them, makes names key-safe (runs of other characters become "
         "`_`), and maps a key to its folder (`/` = sub-folder) and to a flat file name (`/` -> `__`).",

@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .errors import SchemaError, ValidationError
-from .fields import MAP_FIELDS, REQUIRED_SCALARS, UINT16_LIMIT, DepthGtKind, Source, Split
+from .fields import MAP_FIELDS, REQUIRED_SCALARS, SCALAR_FIELDS, UINT16_LIMIT, DepthGtKind, Source, Split
 from .keys import key_problems
 from .record import Intrinsics, Sample
 
@@ -24,18 +24,19 @@ def _check_enum(enum, value, key, name, problems, optional=False):
 
 
 def _check_intrinsics(value, shape, key, name, problems):
+    """Finite, positive focal lengths, and (when ``shape`` is known) the principal point inside the image."""
     try:
         k = Intrinsics.from_any(value)
     except (ValueError, KeyError, TypeError) as exc:
         problems.append(SchemaError(f"unreadable intrinsics ({exc})", key=key, field=name))
         return
-    h, w = shape
     values = k.as_list()
     if not all(math.isfinite(v) for v in values):
         problems.append(SchemaError(f"intrinsics must be finite, got {values}", key=key, field=name))
     elif k.fx <= 0 or k.fy <= 0:
         problems.append(SchemaError(f"focal lengths must be positive, got fx={k.fx}, fy={k.fy}", key=key, field=name))
-    elif not (0 <= k.cx <= w and 0 <= k.cy <= h):
+    elif shape is not None and not (0 <= k.cx <= shape[1] and 0 <= k.cy <= shape[0]):
+        h, w = shape
         problems.append(SchemaError(f"principal point ({k.cx:.1f}, {k.cy:.1f}) lies outside the {w}x{h} image",
                                     key=key, field=name))
 
@@ -47,6 +48,10 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
     for name in REQUIRED_SCALARS:
         if getattr(sample, name, None) in (None, ""):
             problems.append(SchemaError("missing required field", key=key, field=name))
+    for spec in SCALAR_FIELDS:
+        value = getattr(sample, spec.name, None)
+        if spec.type == "str" and value is not None and not isinstance(value, str):
+            problems.append(SchemaError(f"must be a string, not {type(value).__name__}", key=key, field=spec.name))
     if isinstance(sample.key, str) and sample.key:       # an empty key is reported as missing above
         problems += [SchemaError(reason, key=key, field="key") for reason in key_problems(sample.key)]
     _check_enum(Source, sample.source, key, "source", problems, optional=sample.source is None)
@@ -72,6 +77,7 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
         if array.dtype.name not in spec.dtypes:
             problems.append(SchemaError(f"dtype {array.dtype} not allowed; expected {' or '.join(spec.dtypes)}",
                                         key=key, field=spec.name))
+            continue        # the value checks below assume numbers of the right kind
         want_ndim = 3 if spec.channels == 3 else 2
         if array.ndim != want_ndim or (spec.channels == 3 and array.shape[2] != 3):
             problems.append(SchemaError(f"shape {array.shape} is not {'H×W×3' if spec.channels == 3 else 'H×W'}",
@@ -105,11 +111,10 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
 
     if "rgb" in grids and sample.K_rgb is not None:
         _check_intrinsics(sample.K_rgb, grids["rgb"], key, "K_rgb", problems)
-    if "ir" in grids:
-        if sample.K_ir is None:
-            problems.append(SchemaError("IR maps are present but K_ir is not", key=key, field="K_ir"))
-        else:
-            _check_intrinsics(sample.K_ir, grids["ir"], key, "K_ir", problems)
+    if "ir" in grids and sample.K_ir is None:
+        problems.append(SchemaError("IR maps are present but K_ir is not", key=key, field="K_ir"))
+    elif sample.K_ir is not None:
+        _check_intrinsics(sample.K_ir, grids.get("ir"), key, "K_ir", problems)
     if sample.baseline_m is not None:
         b = sample.baseline_m
         if not isinstance(b, (int, float, np.floating)) or not math.isfinite(b) or b <= 0:

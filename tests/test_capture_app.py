@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import http.client
+import http.server
 import json
 import os
+import re
 import shutil
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from depthcur.capture.app import CaptureApp, make_server
+from depthcur.capture.app.server import MAX_BODY, TOKEN_HEADER, ListenError, RequestGuard
 from depthcur.capture.cameras import DeviceReadError, make_camera
 from depthcur.capture.recorder import DiskGuard, Recorder, SessionSettings
 from depthcur.capture.rig import Rig, RigConfig
@@ -68,16 +73,39 @@ class Harness:
         self.recorder.capture = flagged_capture
         self.app = CaptureApp(self.recorder, total_target=240)
         self.server = make_server(self.app, "127.0.0.1", 0)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.port = self.server.server_address[1]
+        self.url = "http://127.0.0.1:%d" % self.port
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+        self.token = self.page_token()
+
+    def page_token(self) -> str:
+        """The token as the page gets it: from the page itself."""
+        with urllib.request.urlopen(self.url + "/") as response:
+            page = response.read().decode()
+        return re.search(r'<meta name="depthcur-token" content="([^"]+)">', page).group(1)
+
+    def raw(self, method: str, path: str, body: bytes = b"", headers: dict | None = None) -> tuple[int, str]:
+        """One request exactly as given (http.client sets no Host of its own here)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        try:
+            connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+            for name, value in {"Host": f"127.0.0.1:{self.port}", "Content-Length": str(len(body)),
+                                **(headers or {})}.items():
+                if value is not None:
+                    connection.putheader(name, value)
+            connection.endheaders(body)
+            response = connection.getresponse()
+            return response.status, response.read().decode()
+        finally:
+            connection.close()
 
     def samples(self) -> list[Path]:
         return scan_samples(self.recorder.out).samples
 
     def post(self, path: str, body: dict) -> tuple[int, dict]:
         request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json", TOKEN_HEADER: self.token})
         try:
             with urllib.request.urlopen(request, timeout=30) as response:
                 return response.status, json.loads(response.read())
@@ -135,6 +163,175 @@ def test_api_errors_are_reported_and_nothing_half_written(harness):
     assert status["disk"]["ok"] is True and status["counters"]["session_captures"] == 0
     with pytest.raises(urllib.error.HTTPError):
         urllib.request.urlopen(harness.url + "/static/../../recorder.py")
+
+
+def test_preview_thumbnails_average_fine_detail_instead_of_aliasing_it():
+    from depthcur.capture.preview import thumbnail
+
+    checker = np.indices((720, 1280)).sum(axis=0) % 2 * 255    # one-pixel checkerboard: mean grey 127.5
+    for image in (checker.astype(np.uint8), np.repeat(checker[..., None], 3, axis=2).astype(np.uint8),
+                  (checker * 257).astype(np.uint16)):
+        small = thumbnail(image, 480)
+        assert small.shape[:2] == (270, 480) and small.dtype == image.dtype
+        grey = np.iinfo(image.dtype).max / 2
+        assert np.abs(small.astype(float) - grey).max() <= grey * 0.02       # skipping pixels would leave 0/255
+    depth = np.where(checker > 0, 2.0, 0.0).astype(np.float32)
+    assert set(np.unique(thumbnail(depth, 480, nearest=True))) <= {0.0, 2.0}   # depth: holes stay holes
+    assert thumbnail(depth, 1280) is depth                                     # narrow enough: untouched
+
+
+def test_requests_not_from_the_apps_own_page_are_refused(harness):
+    capture = json.dumps({"category": "office"}).encode()
+    own = {"Content-Type": "application/json", TOKEN_HEADER: harness.token}
+    refused = {
+        # DNS rebinding: the attacker's name resolves to 127.0.0.1, the browser sends it in Host
+        "rebinding page": ("GET", "/", b"", {"Host": f"attacker.example:{harness.port}"}),
+        "rebinding capture": ("POST", "/api/capture", capture, {**own, "Host": f"attacker.example:{harness.port}"}),
+        "other port in Host": ("GET", "/api/status", b"", {"Host": f"127.0.0.1:{harness.port + 1}"}),
+        "no Host": ("GET", "/api/status", b"", {"Host": None}),
+        "user in Host": ("GET", "/", b"", {"Host": f"attacker.example@127.0.0.1:{harness.port}"}),
+        # cross-site request forgery: another page's fetch or form names its own origin
+        "foreign origin": ("POST", "/api/capture", capture, {**own, "Origin": "http://attacker.example"}),
+        "other local port": ("POST", "/api/capture", capture, {**own, "Origin": f"http://127.0.0.1:{harness.port + 1}"}),
+        "opaque origin": ("POST", "/api/delete_last", b"{}", {**own, "Origin": "null"}),
+        "foreign origin reading": ("GET", "/api/preview", b"", {"Origin": "http://attacker.example"}),
+        "no token": ("POST", "/api/capture", capture, {"Content-Type": "application/json"}),
+        "wrong token": ("POST", "/api/capture", capture, {**own, TOKEN_HEADER: harness.token[:-1] + "x"}),
+    }
+    for name, (method, path, body, headers) in refused.items():
+        status, text = harness.raw(method, path, body, headers)
+        assert status == 403, name
+        assert harness.token not in text, name
+    assert "not this app's address" in harness.raw("GET", "/", headers={"Host": "attacker.example"})[1]
+    # a token of an earlier start of the app is no use either
+    assert RequestGuard.for_address("127.0.0.1", ("127.0.0.1", harness.port)).token != harness.token
+
+    # the body limit is checked before the body is read: an announced size is enough
+    status, text = harness.raw("POST", "/api/capture", headers={**own, "Content-Length": str(MAX_BODY + 1)})
+    assert status == 413 and "too large" in text
+    status, _ = harness.raw("POST", "/api/capture", b"{}", {**own, "Content-Length": "-5"})
+    assert status == 400
+    assert harness.samples() == []
+
+    # the app's own page, under any of the loopback names, gets through
+    for name in ("127.0.0.1", "localhost"):
+        origin = f"{name}:{harness.port}"
+        status, text = harness.raw("POST", "/api/capture", capture,
+                                   {**own, "Host": origin, "Origin": f"http://{origin}"})
+        assert status == 200, text
+    assert len(harness.samples()) == 2
+    status, _ = harness.raw("POST", "/api/delete_last", b"", own)        # no body, no Origin: a script
+    assert status == 200 and len(harness.samples()) == 1
+    with urllib.request.urlopen(harness.url + "/") as response:
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def test_request_guard_names_the_bound_address_only():
+    loopback = RequestGuard.for_address("127.0.0.1", ("127.0.0.1", 8080))
+    assert all(loopback.host_allowed(h) for h in ("127.0.0.1:8080", "localhost:8080", "LOCALHOST:8080", "[::1]:8080"))
+    assert not any(loopback.host_allowed(h) for h in ("127.0.0.1", "127.0.0.1:8081", "10.0.0.5:8080",
+                                                      "evil.test:8080", "127.0.0.1:8080/x", "127.0.0.1:80a80", ""))
+    lan = RequestGuard.for_address("192.168.1.20", ("192.168.1.20", 80))
+    assert lan.host_allowed("192.168.1.20") and lan.host_allowed("192.168.1.20:80")
+    assert not lan.host_allowed("localhost") and not lan.host_allowed("evil.test")
+    # on every interface any IP address may be the one used, but no domain name other than this machine's
+    every = RequestGuard.for_address("0.0.0.0", ("0.0.0.0", 8080))
+    assert every.host_allowed("10.1.2.3:8080") and every.host_allowed("[fe80::1]:8080")
+    assert not every.host_allowed("rebind.evil.test:8080") and not every.host_allowed("10.1.2.3:9090")
+    assert loopback.origin_allowed("http://localhost:8080", "localhost:8080")
+    assert not loopback.origin_allowed("https://localhost:8080", "localhost:8080")
+    assert not loopback.origin_allowed("http://127.0.0.1:8080", "localhost:8080")
+
+
+def test_an_address_that_cannot_be_bound_is_one_clear_error(harness, tmp_path):
+    from typer.testing import CliRunner
+
+    from depthcur.cli import app
+
+    with pytest.raises(ListenError, match=f"cannot listen on 127.0.0.1:{harness.port}: .*in use"):
+        make_server(harness.app, "127.0.0.1", harness.port)
+    with pytest.raises(ListenError, match="cannot listen on 127.0.0.1:70000: .*0-65535"):
+        make_server(harness.app, "127.0.0.1", 70000)
+    replay = harness.recorder.rig.config.devices[harness.recorder.rig.primary].spec
+    for host, port, message in (("127.0.0.1", harness.port, "in use"),
+                                ("192.0.2.1", 8080, "cannot listen on 192.0.2.1:8080"),   # TEST-NET: not ours
+                                ("127.0.0.1", 70000, "70000 is out of range")):
+        result = CliRunner().invoke(app, ["capture", "app", "--device", replay, "--out", str(tmp_path / "cli"),
+                                          "--host", host, "--port", str(port), "--min-free-mb", "0"])
+        assert result.exit_code == 2, result.output
+        assert result.output.startswith("depthcur capture app: ") and message in result.output
+        assert "Traceback" not in result.output
+
+
+ATTACKER_PAGE = """<!doctype html><html><body>
+<form id="forge" method="POST" enctype="text/plain" action="{app}/api/capture">
+<input type="hidden" name='{{"category": "office", "pad": "' value='"}}'></form></body></html>"""
+
+
+def serve_attacker_page(app_url: str) -> http.server.ThreadingHTTPServer:
+    """Another web page on this machine (another loopback port, so another origin)."""
+    page = ATTACKER_PAGE.format(app=app_url).encode()
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page)))
+            self.end_headers()
+            self.wfile.write(page)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+@pytest.mark.browser
+def test_browser_page_of_another_origin_cannot_capture_or_read(tmp_path, caplog):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"Chromium is not installed at {CHROMIUM} (setup installs it: apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    harness = Harness(tmp_path)          # a session is open: a forged capture would be written
+    attacker = serve_attacker_page(harness.url)
+    attacker_url = "http://127.0.0.1:%d/" % attacker.server_address[1]
+    try:
+        with sync_api.sync_playwright() as pw:
+            # rebind.test resolves to 127.0.0.1, as an attacker's domain does after DNS rebinding
+            browser = pw.chromium.launch(executable_path=CHROMIUM,
+                                         args=CHROMIUM_ARGS + ["--host-resolver-rules=MAP rebind.test 127.0.0.1"])
+            page = browser.new_page()
+            page.goto(attacker_url)
+            body = json.dumps({"category": "office", "burst": 3})
+            # a "simple" request needs no preflight, so it reaches the app: the Origin check refuses it
+            # (and Cross-Origin-Resource-Policy keeps even the opaque answer from the page)
+            outcome = page.evaluate("""([url, body]) => fetch(url, {method: 'POST', mode: 'no-cors', body})
+                .then(r => 'answered', e => 'blocked')""", [harness.url + "/api/capture", body])
+            assert outcome == "blocked"
+            # with the app's headers the browser asks first and the app grants nothing
+            outcome = page.evaluate("""([url, body]) => fetch(url, {method: 'POST', body,
+                headers: {'Content-Type': 'application/json', 'X-Depthcur-Token': 'guessed'}})
+                .then(r => 'status ' + r.status, e => 'blocked')""", [harness.url + "/api/capture", body])
+            assert outcome == "blocked"
+            outcome = page.evaluate("url => fetch(url).then(r => r.text(), e => 'blocked')",
+                                    harness.url + "/api/status")
+            assert outcome == "blocked"
+            # the classic forged form, its body shaped as JSON: refused, and the page says why
+            with page.expect_navigation():
+                page.evaluate("document.getElementById('forge').submit()")
+            assert "are not accepted" in page.content()
+            # DNS rebinding: the attacker's name, the app's address: not even the page (and its token) is served
+            response = page.goto("http://rebind.test:%d/" % harness.port)
+            assert response.status == 403 and harness.token not in page.content()
+            browser.close()
+    finally:
+        attacker.shutdown(), attacker.server_close()
+        harness.close()
+    assert harness.samples() == []
+    refusals = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert sum(f"'{attacker_url[:-1]}' are not accepted" in m for m in refusals) >= 2   # the fetch and the form
+    assert any("Host 'rebind.test" in m for m in refusals)
 
 
 @pytest.mark.browser

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.main import get_command
 from typer.testing import CliRunner
 
 from depthcur.capture.job import AppJob, RecordJob
-from depthcur.cli import app
+from depthcur.cli import app, leaf_commands
 from depthcur.core.config import ConfigOption
 from depthcur.core.options import options_from
 from depthcur.curate.exports.fde import FdeConfig
@@ -30,7 +29,7 @@ from depthcur.demo import DemoConfig
 from depthcur.evaluate.runner import EvalConfig
 from depthcur.render.config import RenderConfig
 from depthcur.train.cli import TRAIN_OPTIONS
-from depthcur.train.config import DistillRun, PromptRun, TrainConfig, TrainRun, load_config
+from depthcur.train.config import DistillRun, MDMRun, PromptRun, TrainConfig, TrainRun, load_config
 
 #: options that are no dataclass field: the config file itself
 CLI_ONLY = {"config"}
@@ -49,7 +48,7 @@ VERB_CLASSES = {
     "curate report": (ReportJob,),
     "build-shards": (BuildShardsConfig,),
     "shards verify": (VerifyConfig,),
-    "train mdm": (TrainRun, TrainConfig),
+    "train mdm": (MDMRun, TrainConfig),
     "train prompt": (PromptRun, TrainConfig),
     "train distill": (DistillRun, TrainConfig),
     "eval": (EvalConfig,),
@@ -80,14 +79,7 @@ BAD_USAGE = {
 }
 
 
-def leaf_commands(command, path=()) -> dict[str, object]:
-    children = getattr(command, "commands", None)
-    if not children:
-        return {" ".join(path): command}
-    return {name: cmd for child, sub in children.items() for name, cmd in leaf_commands(sub, path + (child,)).items()}
-
-
-VERBS = leaf_commands(get_command(app))
+VERBS = leaf_commands()
 
 
 def field_defaults(cls: type, prefix: str = "") -> dict[str, object]:

@@ -45,6 +45,28 @@ def test_range_is_robust_to_outliers_and_falls_back_when_empty():
     assert robust_range(np.zeros((3, 3))) == FALLBACK_RANGE_M
 
 
+@pytest.mark.parametrize("size", [1, 2, 3, 100, 4097])
+def test_range_is_numpys_linear_percentile_of_the_valid_pixels(size):
+    rng = np.random.default_rng(size)
+    depth = rng.uniform(0.3, 9.0, size)
+    depth[rng.random(size) < 0.2] = 0.0
+    depth[rng.random(size) < 0.05] = np.nan
+    valid = depth[np.isfinite(depth) & (depth > 0)]
+    if valid.size:
+        assert robust_range(depth) == pytest.approx(tuple(np.percentile(valid, (1.0, 99.0))), rel=1e-12)
+
+
+def test_pictures_paint_every_invalid_pixel_and_only_those():
+    depth = np.random.default_rng(0).uniform(0.5, 6.0, (40, 50))
+    depth[::3, ::2] = 0.0
+    depth[5, 5], depth[6, 6] = np.nan, np.inf
+    invalid = ~(np.isfinite(depth) & (depth > 0))
+    image = depth_colormap(depth)
+    assert (image[invalid] == 0).all() and (image[~invalid].sum(axis=-1) > 0).all()
+    error = error_colormap(np.abs(depth - 3.0), 1.0, ~invalid)
+    assert (error[invalid] == ERROR_INVALID_COLOUR).all()
+
+
 def test_given_range_clips_and_is_shared():
     depth = ramp(1.0, 9.0)
     image = depth_colormap(depth, near=3.0, far=5.0)

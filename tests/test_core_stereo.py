@@ -161,3 +161,45 @@ def test_disparity_and_depth_are_fx_b_over_x_with_zero_invalid():
     sample = make_sample("t/roundtrip", height=48, width=64, seed=1)
     np.testing.assert_allclose(disparity_to_depth(sample.disparity_gt, sample.K_ir.fx, sample.baseline_m),
                                sample.depth_gt, rtol=1e-6)
+
+
+# ---------------------------------------------------------------- fast paths against the plain definitions
+
+
+def reference_fixed_point_to_pixels(fixed):
+    disparity = fixed.astype(np.float32) / 16.0
+    disparity[fixed <= 0] = 0.0
+    return disparity
+
+
+def reference_left_right_consistent(disp_left, disp_right, tolerance_px, round_disparity=False):
+    height, width = disp_left.shape
+    matched = np.isfinite(disp_left) & (disp_left > 0)
+    left = np.where(matched, disp_left, 0).astype(np.float32)
+    if round_disparity:
+        partner_x = np.arange(width)[None, :] - np.rint(left).astype(np.int64)
+    else:
+        partner_x = np.rint(np.arange(width, dtype=np.float32)[None, :] - left).astype(np.int64)
+    inside = matched & (partner_x >= 0) & (partner_x < width)
+    partner = np.take_along_axis(disp_right, np.clip(partner_x, 0, width - 1), axis=1)
+    return inside & (np.abs(left - partner) <= tolerance_px)
+
+
+def test_fixed_point_and_lr_check_equal_their_plain_definitions():
+    from depthcur.core.stereo import fixed_point_to_pixels
+
+    rng = np.random.default_rng(5)
+    fixed = rng.integers(-32768, 32767, (40, 70)).astype(np.int16)
+    fast = fixed_point_to_pixels(fixed)
+    assert fast.dtype == np.float32 and np.array_equal(fast, reference_fixed_point_to_pixels(fixed))
+    assert not np.signbit(fast).any()                      # zeros are +0.0, as the masked assignment wrote
+    for shape in [(1, 1), (3, 1), (37, 53)]:
+        left = rng.uniform(-2, 30, shape).astype(np.float32)
+        left[rng.random(shape) < 0.1] = np.nan
+        left[rng.random(shape) < 0.1] = 2.5                # half-pixel ties for the two rounding rules
+        right = np.where(rng.random(shape) < 0.8, left + rng.normal(0, 1, shape), np.nan).astype(np.float32)
+        for tolerance in (0.5, 1.0):
+            for round_disparity in (False, True):
+                np.testing.assert_array_equal(
+                    left_right_consistent(left, right, tolerance, round_disparity=round_disparity),
+                    reference_left_right_consistent(left, right, tolerance, round_disparity))

@@ -50,7 +50,7 @@ def test_stereo_verb_labels_and_resumes(raw, tmp_path):
 
     shutil.rmtree(out / "syn" / "s1")
     (out / "syn" / ".tmp-s1-deadbeef").mkdir()
-    assert "1 done, 3 already complete" in invoke("stereo", "--in", raw, "--out", out)
+    assert "1 done, 3 already complete" in invoke("stereo", "--in", raw, "--out", out, "--num-disparities", 32)
     assert sample_exists(out, "syn/s1")
 
 

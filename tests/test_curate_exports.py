@@ -50,7 +50,7 @@ def test_fde_targets_area_filter_box_text_and_per_image_splits():
     assert [t["text"] for t in targets] == ["box"]  # the wall covers > max_area_frac
     ys, xs = np.nonzero(s.instance_mask == 2)
     assert targets[0]["box"] == [xs.min(), ys.min(), xs.max(), ys.max()] == tight_box(s.instance_mask == 2)
-    assert fde_targets(s, FdeConfig(min_area_frac=0.9)) == []
+    assert fde_targets(s, FdeConfig(min_area_frac=0.9, max_area_frac=1.0)) == []   # wall 85 %, box 15 %
     cfg = FdeConfig(val_frac=0.3, test_frac=0.3)
     splits = {split_of(f"k{i}", cfg) for i in range(50)}
     assert splits == {"train", "val", "test"}

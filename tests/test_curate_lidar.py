@@ -1,15 +1,29 @@
 """LiDAR projection: geometric properties, calibration and point-file errors, virtual LiDAR."""
 
+import importlib.util
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from depthcur.curate.lidar import (VirtualLidarConfig, backproject_depth, project_points, project_points_reference,
-                                   read_calib, read_points, virtual_lidar)
+from depthcur.curate.lidar import (VirtualLidarConfig, backproject_depth, project_points, read_calib, read_points,
+                                   virtual_lidar)
 from depthcur.schemas import Intrinsics, SchemaError
 
 K = Intrinsics(80.0, 80.0, 31.5, 23.5)
+
+
+def load_bench_reference():
+    """The bench's baseline: the straightforward projection and z-buffer the fast path must equal."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "curate.py"
+    spec = importlib.util.spec_from_file_location("bench_curate", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.project_points_reference
+
+
+project_points_reference = load_bench_reference()
 
 
 def rotation(yaw: float) -> np.ndarray:
@@ -56,12 +70,23 @@ def test_points_behind_camera_or_outside_image_are_dropped():
     assert valid.sum() == 1 and depth.max() == pytest.approx(3.0)
 
 
-def test_fast_projection_matches_reference():
+@pytest.mark.parametrize("columns", [3, 4])
+def test_fast_projection_matches_reference(columns):
     rng = np.random.default_rng(4)
-    pts = rng.uniform([-20, -5, -5], [20, 5, 40], (20000, 3))
-    a, _ = project_points(pts, K, pose(), (48, 64))
-    b, _ = project_points_reference(pts, K, pose(), (48, 64))
-    np.testing.assert_array_equal(a, b)
+    for seed in range(4):
+        pts = rng.uniform([-20, -5, -5, 0][:columns], [20, 5, 40, 1][:columns], (20000 + seed, columns))
+        pts[::97, 2] = 0.0            # on the camera plane
+        pts[::101] = np.nan           # a bad return
+        for t in (pose(rng.uniform(-3, 3), rng.uniform(-1, 1, 3)), None, np.eye(4)):
+            for cloud in (pts, pts.astype(np.float32)):
+                a, valid = project_points(cloud, K, t, (48, 64))
+                b, _ = project_points_reference(cloud, K, t, (48, 64))
+                np.testing.assert_array_equal(a, b)
+                np.testing.assert_array_equal(valid, a > 0)
+    kitti_k, kitti_shape = Intrinsics(721.5, 721.5, 609.5, 172.8), (375, 1242)   # the bench's camera
+    cloud = rng.uniform([-40, -3, -40], [40, 3, 40], (200_000, 3)).astype(np.float32)
+    np.testing.assert_array_equal(project_points(cloud, kitti_k, pose(), kitti_shape)[0],
+                                  project_points_reference(cloud, kitti_k, pose(), kitti_shape)[0])
 
 
 def test_point_readers(tmp_path):

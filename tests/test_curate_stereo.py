@@ -86,3 +86,21 @@ def test_register_depth_resized_grid_and_moved_camera():
     x_ir = ((u - k_ir.scaled(2, 2).cx) * moved[v, u] / 100.0) + 0.05  # back in IR-frame metres
     expected = 2.0 + 0.01 * (x_ir * 50.0 / moved[v, u] + 19.5)
     np.testing.assert_allclose(moved[v, u], expected, atol=0.012)
+
+
+def test_prior_agreement_equals_its_plain_definition():
+    from depthcur.curate.stereo.pseudo_label import prior_gt_agreement
+
+    rng = np.random.default_rng(2)
+    prior = rng.uniform(0.5, 6, (50, 60)).astype(np.float32)
+    pseudo = (prior * rng.uniform(0.6, 1.5, prior.shape)).astype(np.float32)
+    prior[rng.random(prior.shape) < 0.2] = 0
+    pseudo[rng.random(prior.shape) < 0.3] = 0
+    both = (pseudo > 0) & (prior > 0)
+    absrel = np.abs(pseudo[both] - prior[both]) / prior[both]
+    expected = {"pseudo_vs_prior_absrel": float(absrel.mean()),
+                "pseudo_vs_prior_delta1": float(np.mean(np.maximum(pseudo[both] / prior[both],
+                                                                   prior[both] / pseudo[both]) < 1.25)),
+                "pseudo_vs_prior_valid_ratio": float(both.mean())}
+    assert prior_gt_agreement(pseudo, prior) == expected
+    assert prior_gt_agreement(np.zeros_like(prior), prior) == {"pseudo_vs_prior_valid_ratio": 0.0}

@@ -102,6 +102,37 @@ def test_rerun_skips_complete_shards(built):
     assert rerun.manifest.shards == result.manifest.shards
 
 
+def test_rerun_repairs_damaged_shards(built, tmp_path):
+    """A truncated Parquet shard and a tar with one flipped byte are rebuilt, not counted as complete."""
+    import shutil
+
+    import pyarrow.parquet as pq
+    import webdataset as wds
+
+    root, keys, result = built
+    out = tmp_path / "out"
+    shutil.copytree(root / "out", out)
+    parquet = out / "parquet/shard-00002.parquet"
+    parquet.write_bytes(parquet.read_bytes()[:parquet.stat().st_size // 2])   # size differs
+    tar = out / "webdataset/shard-00001.tar"
+    data = bytearray(tar.read_bytes())
+    data[700] ^= 0xFF                                                            # same size, sha256 differs
+    tar.write_bytes(bytes(data))
+    problems = verify_shards(out, decode=False).problems
+    assert len(problems) == 2 and "shard-00001.tar: sha256" in problems[0] and "00002.parquet: size" in problems[1]
+
+    (out / ".parts/shard-00003.json").write_text("{")   # an unreadable sidecar: that shard is written afresh
+
+    rerun = build_shards([root / "raw"], out, samples_per_shard=3)
+    assert (rerun.shards_repaired, rerun.shards_skipped, rerun.shards_written) == (2, 1, 1)
+    assert rerun.manifest.shards == result.manifest.shards   # the same bytes as the first build
+    report = verify_shards(out)
+    assert report.ok, report.problems
+    assert sorted(pq.read_table(sorted(str(p) for p in out.glob("parquet/*.parquet"))).column("key").to_pylist()) == keys
+    tars = sorted(str(p) for p in out.glob("webdataset/*.tar"))
+    assert sorted(s["__key__"] for s in wds.WebDataset(tars, shardshuffle=False)) == keys
+
+
 @pytest.mark.parametrize("fmt", ["parquet", "webdataset"])
 @pytest.mark.parametrize("world_size, workers", [(1, 0), (2, 0), (2, 2), (3, 2)])
 def test_reader_splits_across_ranks_and_workers_without_duplicates(built, fmt, world_size, workers):
@@ -182,9 +213,12 @@ def test_cli_quarantine_exit_code_and_allow_bad(tmp_path, depthcur_cmd):
     assert first.returncode == 1, first.stderr
     assert "2 bad samples quarantined" in first.stderr + first.stdout
     assert verify_shards(tmp_path / "out").ok  # the good samples still landed
+    truncated = tmp_path / "out/parquet/shard-00001.parquet"
+    truncated.write_bytes(truncated.read_bytes()[:100])
     second = subprocess.run(cmd + ["--allow-bad"], capture_output=True, text=True)
     assert second.returncode == 0, second.stderr
-    assert "(0 written, 3 already complete)" in second.stderr + second.stdout
+    assert "(0 written, 2 already complete, 1 repaired)" in second.stderr + second.stdout
+    assert verify_shards(tmp_path / "out").ok
 
 
 def test_sigkill_mid_run_then_resume(tmp_path, depthcur_cmd):

@@ -14,9 +14,11 @@ from depthcur.train.config import ConfigError, MaskConfig, load_config
 from depthcur.train.losses import distance_balanced, l1_valid, log_distance, robust_mae, ssi_mage
 from depthcur.train.loop import lr_factor, make_optimizer
 from depthcur.train.masking import depth_token_mask, patch_valid_fraction
-from depthcur.train.models import (BackboneSpec, DinoBackbone, MDMNet, PromptNet, RGBDViT, count_parameters,
+from depthcur.train.models import (BackboneSpec, DinoBackbone, PromptNet, RGBDViT, count_parameters,
                                    dinov2_key_shapes, load_dinov2_weights)
+from depthcur.train.models.lingbot import LingbotDepth
 from depthcur.train.prompts import gmdr_scale, pdsa_scale_field, prompt_count, prompt_input, sample_prompt
+from depthcur.train.stages.mdm import network_config
 
 torch.set_num_threads(1)
 
@@ -215,13 +217,18 @@ def test_prompt_injection_is_zero_initialised_and_about_5_percent():
     torch.testing.assert_close(a, b)  # the conditioned head starts as the plain head
 
 
-def test_mdm_net_any_size_and_monocular():
+def tiny_mdm(**model_overrides) -> LingbotDepth:
     cfg = load_config("tiny").model
-    net = MDMNet(cfg.backbone_spec(), cfg.decoder_channels).eval()
+    return LingbotDepth(**{**network_config(cfg), **model_overrides})
+
+
+def test_mdm_net_any_size_and_monocular():
+    net = tiny_mdm().eval()
     rgb = torch.rand(2, 3, 70, 98)
-    out = net(rgb, torch.rand(2, 70, 98) + 1, torch.zeros(2, 35, dtype=torch.bool))
-    assert out.shape == (2, 70, 98) and (out > 0).all()
-    assert net(rgb).shape == (2, 70, 98)
+    out = net(rgb, torch.rand(2, 70, 98) + 1, depth_mask=torch.zeros(2, 35, dtype=torch.bool))
+    assert out["depth"].shape == out["mask_logits"].shape == (2, 70, 98) and (out["depth"] > 0).all()
+    assert net(rgb)["depth"].shape == (2, 70, 98)
+    assert net(rgb, num_tokens=80)["depth"].shape == (2, 70, 98)   # another token budget, same output size
 
 
 def test_push_pull_fill_keeps_valid_pixels_and_interpolates_holes():
@@ -255,20 +262,19 @@ def test_fill_prior_ignores_isolated_specks_inside_holes():
 def test_mdm_with_fill_prior_starts_as_the_classical_fill_of_what_it_sees():
     from depthcur.train.models.depth_prior import visible_depth
 
-    cfg = load_config("tiny").model
     torch.manual_seed(0)
-    net = MDMNet(cfg.backbone_spec(), cfg.decoder_channels, depth_prior="fill").eval()
+    net = tiny_mdm(depth_prior="fill").eval()
     depth = torch.from_numpy(smooth_field(42, 56, 1))[None]
     depth[:, :, :10] = 0                                   # a stereo-style invalid strip
     mask = torch.zeros(1, 12, dtype=torch.bool)
     mask[0, 5] = True                                      # one depth token hidden from the model
-    out = net(torch.rand(1, 3, 42, 56), depth, mask)
+    out = net(torch.rand(1, 3, 42, 56), depth, depth_mask=mask)["depth"]
     seen = visible_depth(depth, mask, 14)
     assert (seen[0, 14:28, 14:28] == 0).all() and (seen[0, :14, 14:28] > 0).all()
     # residual head starts at zero: visible pixels come back exactly, the rest is the fill
     torch.testing.assert_close(out[seen > 0], depth[seen > 0], rtol=1e-5, atol=1e-5)
     assert (out[0, :, :10] > 0).all() and ((out[0, :, :10] - depth[0, :, 10:11]).abs() < 1.0).all()
-    monocular = net(torch.rand(1, 3, 42, 56))
+    monocular = net(torch.rand(1, 3, 42, 56))["depth"]
     torch.testing.assert_close(monocular, torch.full_like(monocular, math.exp(0.7)))
 
 
@@ -299,13 +305,16 @@ def test_optimizer_groups_and_schedule():
     assert lr_factor(50000, cfg, False) == pytest.approx(0.25)
     assert lr_factor(10, cfg, False) == 1.0  # the head is not warmed up
     tiny = load_config("tiny")
-    net = MDMNet(tiny.model.backbone_spec(), tiny.model.decoder_channels)
+    net = tiny_mdm()
     opt, _ = make_optimizer(net, tiny)
     by_kind = {}
     for group in opt.param_groups:
         by_kind.setdefault(group["kind"], []).append(group)
     backbone_ids = {id(p) for g in by_kind["backbone"] for p in g["params"]}
-    assert backbone_ids == {id(p) for n, p in net.named_parameters() if "backbone" in n}
+    assert backbone_ids == {id(p) for n, p in net.named_parameters() if "backbone" in n and p.requires_grad}
+    # as in the official module tree, the depth patch embedding trains at the backbone rate
+    assert id(net.encoder.backbone.depth_patch_embed.proj.weight) in backbone_ids
+    assert id(net.encoder.output_projections[0].weight) not in backbone_ids
     assert opt.defaults["betas"] == (0.9, 0.999)
     assert {g["weight_decay"] for g in opt.param_groups} == {0.0, 0.05}
 
@@ -351,3 +360,34 @@ def test_one_table_maps_stage_names_to_classes_and_checkpoints_are_checked_again
     checkpoint.save_atomic({"stage": "mono", "config": load_config("tiny").to_dict(), "model": {}}, path)
     with pytest.raises(ValueError, match=r"foreign.pt: unknown stage 'mono'"):
         load_predictor(path)
+
+
+def test_init_backbone_loads_plain_dinov2_into_the_mdm_backbone(tmp_path):
+    """``--init-backbone`` fills every DINOv2 tensor of the MDM ViT; the depth patch embedding,
+    which DINOv2 does not have, keeps its initial values."""
+    net = tiny_mdm()
+    backbone = net.encoder.backbone
+    gen = torch.Generator().manual_seed(0)
+    official = {k: torch.randn(shape, generator=gen) for k, shape in dinov2_key_shapes(backbone.spec).items()}
+    torch.save(official, tmp_path / "dinov2.pth")
+    depth_embed = backbone.depth_patch_embed.proj.weight.clone()
+    load_dinov2_weights(backbone, str(tmp_path / "dinov2.pth"))
+    assert all(torch.equal(backbone.state_dict()[k], v) for k, v in official.items())
+    assert torch.equal(backbone.depth_patch_embed.proj.weight, depth_embed)
+
+
+@pytest.mark.parametrize("preset", ["tiny", "small", "base", "large"])
+def test_every_preset_is_a_config_of_the_lingbot_network(preset):
+    """Each preset builds the one MDM network; the ViT and decoder widths are the preset's."""
+    from depthcur.train.stages import MDMStage
+
+    cfg = load_config(preset)
+    with torch.device("meta"):   # shapes only: no memory for ViT-L
+        net = MDMStage(cfg).build_model()
+    assert isinstance(net, LingbotDepth)
+    assert net.encoder.spec.embed_dim == cfg.model.embed_dim and len(net.encoder.backbone.blocks) == cfg.model.depth
+    assert net.neck.input_blocks[0].in_channels == cfg.model.embed_dim + 2
+    assert [blocks.out_channels for blocks in net.depth_head.input_blocks] == list(cfg.model.decoder_channels)
+    if preset in ("tiny", "small"):   # and it runs (the larger ones have the same layout)
+        out = MDMStage(cfg).build_model().eval()(torch.rand(1, 3, 28, 42), torch.rand(1, 28, 42) + 1)
+        assert out["depth"].shape == (1, 28, 42) and torch.isfinite(out["depth"]).all()

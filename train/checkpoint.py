@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from depthcur.curate.torch_files import UnsafeWeightsError, load_weights_only
+from depthcur.core.outputs import full_disk_named
+from depthcur.curate.torch_files import load_weights_only
 
 CHECKPOINT_DIR = "checkpoints"
 _STEP_FILE = re.compile(r"^step_(\d{8})\.pt$")
@@ -54,11 +55,16 @@ def save_atomic(obj: Any, path: Path) -> None:
     check_weights_only(obj, f"checkpoint {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as fh:
-        torch.save(obj, fh)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    with full_disk_named(path):
+        try:
+            with open(tmp, "wb") as fh:
+                torch.save(obj, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)   # a full disk or a kill leaves no half checkpoint behind
+            raise
 
 
 def list_checkpoints(run_dir: Path) -> list[tuple[int, Path]]:
@@ -108,9 +114,8 @@ def restore_rng(state: dict[str, Any]) -> None:
 
 
 def load(path: Path) -> dict[str, Any]:
-    try:
-        return load_weights_only(path, "checkpoint")
-    except UnsafeWeightsError:
-        raise
-    except Exception as exc:  # a truncated or foreign file
-        raise ValueError(f"checkpoint {path} cannot be read ({type(exc).__name__}: {exc})") from exc
+    """A checkpoint's contents; a ValueError naming ``path`` when it is unreadable or not a checkpoint."""
+    state = load_weights_only(path, "checkpoint")
+    if not isinstance(state, dict):
+        raise ValueError(f"checkpoint {path}: holds a {type(state).__name__}, not a depthcur training checkpoint")
+    return state

@@ -18,15 +18,17 @@ from depthcur.core.config import ConfigOption
 from depthcur.core.exits import input_error, items_failed
 from depthcur.core.options import options_from
 
-from .config import DistillRun, PromptRun, TrainConfig, TrainRun, preset_config
+from .config import DistillRun, MDMRun, PromptRun, TrainConfig, TrainRun, preset_config
 
 #: --steps is the flag train had before its options were generated from TrainConfig
 TRAIN_OPTIONS = {"aliases": {"run_steps": "--steps"}, "bases": {TrainConfig: ("preset", preset_config)}}
 
 
 def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = None,
-         teacher: Optional[Path] = None) -> None:
+         teacher: Optional[Path] = None, init_from: Optional[Path] = None) -> None:
     from .config import ConfigError, load_config
+    from depthcur.core.outputs import DiskFullError
+
     from .loop import TrainingDiverged
     from .runner import RunRequest, run_training, run_with_ray_train
 
@@ -38,7 +40,7 @@ def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = No
     req = RunRequest(stage=stage, data=list(run.data), config=cfg, out=run.out, resume=run.resume,
                      init_backbone=str(run.init_backbone) if run.init_backbone else None, device=run.device,
                      threads=run.threads, ray_address=run.ray_address, prior=str(prior) if prior else None,
-                     teacher=str(teacher) if teacher else None)
+                     teacher=str(teacher) if teacher else None, init_from=str(init_from) if init_from else None)
     try:
         if run.ray_workers > 0:
             import torch
@@ -51,9 +53,13 @@ def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = No
         result = run_training(req)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as exc:
         raise input_error(verb, exc) from None
-    except TrainingDiverged as exc:
+    except (TrainingDiverged, DiskFullError) as exc:
         raise items_failed(verb, [exc]) from None
-    typer.echo(f"{stage}: step {result.step}, last loss {result.losses[-1] if result.losses else float('nan'):.4f}, "
+    if not result.losses:   # --resume of a run already at --steps: nothing left to train
+        typer.echo(f"{stage}: already at step {result.step} (--steps {cfg.run.steps}); nothing to train, "
+                   f"checkpoint {result.checkpoint}")
+        return
+    typer.echo(f"{stage}: step {result.step}, last loss {result.losses[-1]:.4f}, "
                f"{result.skipped} sample(s) skipped, checkpoint {result.checkpoint}")
 
 
@@ -61,9 +67,9 @@ def register(app: typer.Typer) -> None:
     train = typer.Typer(help="Train MDM, sparse-prompt and distillation stages.", no_args_is_help=True)
 
     @train.command(help="Masked Depth Modeling: RGB-D ViT + ConvStack, L1 on valid GT.")
-    @options_from(TrainRun, TrainConfig, **TRAIN_OPTIONS)
-    def mdm(run: TrainRun, cfg: TrainConfig, config: ConfigOption = None) -> None:
-        _run("mdm", run, cfg)
+    @options_from(MDMRun, TrainConfig, **TRAIN_OPTIONS)
+    def mdm(run: MDMRun, cfg: TrainConfig, config: ConfigOption = None) -> None:
+        _run("mdm", run, cfg, init_from=run.init_from)
 
     @train.command(help="Sparse-prompt pretraining: conditioned DPT head on [PDSA, GMDR, mask].")
     @options_from(PromptRun, TrainConfig, **TRAIN_OPTIONS)

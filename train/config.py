@@ -20,7 +20,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
+from depthcur.core.exits import FieldValueError
 from depthcur.core.options import build, values_from_mapping
+from depthcur.core.validate import FRACTION, Checked, check_fields
 
 if TYPE_CHECKING:
     from .models.vit import BackboneSpec
@@ -30,29 +32,39 @@ class ConfigError(ValueError):
     pass
 
 
+#: a positive whole number
+POSITIVE = {"min": 1}
+
+
 @dataclass
-class ModelConfig:
+class ModelConfig(Checked):
     """The network: DINOv2-style ViT backbone, ConvStack/DPT decoders, prompt branch."""
 
     #: ViT token width
-    embed_dim: int = 384
+    embed_dim: int = field(default=384, metadata=POSITIVE)
     #: ViT blocks
-    depth: int = 12
-    num_heads: int = 6
-    mlp_ratio: float = 4.0
+    depth: int = field(default=12, metadata=POSITIVE)
+    num_heads: int = field(default=6, metadata=POSITIVE)
+    mlp_ratio: float = field(default=4.0, metadata={"above": 0})
     #: ViT patch size in pixels (14, as DINOv2)
-    patch_size: int = 14
+    patch_size: int = field(default=14, metadata={"choices": (14,)})
     #: position-embedding grid side (DINOv2: 37, pretrained at 518 px)
-    pos_grid: int = 37
-    num_register_tokens: int = 0
+    pos_grid: int = field(default=37, metadata=POSITIVE)
+    num_register_tokens: int = field(default=0, metadata={"min": 0})
     #: ConvStack decoder channels, coarse to fine (5 stages)
-    decoder_channels: tuple[int, ...] = (256, 128, 64, 32, 32)
+    decoder_channels: tuple[int, ...] = field(default=(256, 128, 64, 32, 32), metadata=POSITIVE)
     #: DPT head feature width
-    dpt_features: int = 128
-    prompt_width: int = 0            # prompt-injection branch width (0 = dpt_features)
-    prompt_blocks: int = 3           # residual blocks per scale in the prompt branch
+    dpt_features: int = field(default=128, metadata=POSITIVE)
+    #: prompt-injection branch width (0 = dpt_features)
+    prompt_width: int = field(default=0, metadata={"min": 0})
+    #: residual blocks per scale in the prompt branch
+    prompt_blocks: int = field(default=3, metadata={"min": 0})
     #: MDM output: "none" = log depth directly (paper); "fill"/"median" = residual over the visible depth
     depth_prior: str = "none"
+    #: MDM: ViT blocks whose projected RGB tokens are summed (empty: 4 evenly spaced, ending at the last)
+    intermediate_layers: tuple[int, ...] = field(default=(), metadata={"min": 0})
+    #: MDM: token budget (lo, hi) drawn per training step; (0, 0) = the training crop's own patch count
+    num_tokens_range: tuple[int, int] = field(default=(0, 0), metadata={"min": 0, "ordered": "<="})
 
     def backbone_spec(self) -> "BackboneSpec":
         from .models.vit import BackboneSpec
@@ -62,103 +74,110 @@ class ModelConfig:
 
 
 @dataclass
-class OptimConfig:
+class OptimConfig(Checked):
     """AdamW with a backbone/head learning-rate split, warm-up and step decay."""
 
-    lr_backbone: float = 1e-5
-    lr_head: float = 1e-4
+    lr_backbone: float = field(default=1e-5, metadata={"above": 0})
+    lr_head: float = field(default=1e-4, metadata={"above": 0})
     #: AdamW betas
-    betas: tuple[float, float] = (0.9, 0.999)
-    weight_decay: float = 0.05
+    betas: tuple[float, float] = field(default=(0.9, 0.999), metadata={"min": 0, "below": 1})
+    weight_decay: float = field(default=0.05, metadata={"min": 0})
     #: linear warm-up of the backbone learning rate (iterations)
-    warmup_iters: int = 2000
+    warmup_iters: int = field(default=2000, metadata={"min": 0})
     #: multiply the learning rates by decay_factor every this many iterations
-    decay_every: int = 25000
-    decay_factor: float = 0.5
+    decay_every: int = field(default=25000, metadata=POSITIVE)
+    decay_factor: float = field(default=0.5, metadata={"above": 0, "max": 1})
     #: gradient-norm clip
-    clip_norm: float = 1.0
+    clip_norm: float = field(default=1.0, metadata={"above": 0})
 
 
 @dataclass
-class DataConfig:
+class DataConfig(Checked):
     """Batches, crops, dataset mixing and augmentation."""
 
-    batch_size: int = 8
-    crop: tuple[int, int] = (480, 640)             # (H, W); multiples of the patch size are used
+    batch_size: int = field(default=8, metadata=POSITIVE)
+    #: (H, W); multiples of the patch size are used
+    crop: tuple[int, int] = field(default=(480, 640), metadata=POSITIVE)
     #: per-dataset mixing weights by Sample.dataset; unnamed datasets get weight 1
-    weights: dict[str, float] = field(default_factory=dict)
+    weights: dict[str, float] = field(default_factory=dict, metadata={"min": 0})
     #: shuffle the shards and samples (per seed)
     shuffle: bool = True
     #: batches decoded and augmented ahead in a background thread (0 = in the training thread;
     #: -1 = auto: 2 on CUDA, 0 on CPU where the thread would compete with the model for cores)
-    prefetch_batches: int = -1
+    prefetch_batches: int = field(default=-1, metadata={"min": -1})
     #: random crop side as a fraction of the image (lo, hi)
-    crop_scale: tuple[float, float] = (0.5, 1.0)
+    crop_scale: tuple[float, float] = field(default=(0.5, 1.0), metadata={"above": 0, "max": 1, "ordered": "<="})
     #: augmentation probabilities and the colour-jitter strength
-    flip_prob: float = 0.5
-    color_jitter: float = 0.2
-    jpeg_prob: float = 0.2
-    blur_prob: float = 0.1
-    shot_noise_prob: float = 0.2
+    flip_prob: float = field(default=0.5, metadata=FRACTION)
+    color_jitter: float = field(default=0.2, metadata={"min": 0})
+    jpeg_prob: float = field(default=0.2, metadata=FRACTION)
+    blur_prob: float = field(default=0.1, metadata=FRACTION)
+    shot_noise_prob: float = field(default=0.2, metadata=FRACTION)
     #: complete-depth datasets (sim/rendered GT): corrupt the raw input with noise + random holes
     corrupt_complete_depth: bool = True
 
 
 @dataclass
-class MaskConfig:
+class MaskConfig(Checked):
     """MDM depth-token masking."""
 
     #: chance that a depth token with some missing pixels is masked
-    mixed_mask_prob: float = 0.75
+    mixed_mask_prob: float = field(default=0.75, metadata=FRACTION)
     #: share of depth tokens masked per sample, drawn from (lo, hi)
-    ratio_range: tuple[float, float] = (0.6, 0.9)
-    monocular_prob: float = 0.0      # share of samples with every depth token masked
+    ratio_range: tuple[float, float] = field(default=(0.6, 0.9), metadata={**FRACTION, "ordered": "<="})
+    #: share of samples with every depth token masked
+    monocular_prob: float = field(default=0.0, metadata=FRACTION)
 
 
 @dataclass
-class PromptConfig:
+class PromptConfig(Checked):
     """Sparse metric prompts (MetricAnything pretraining)."""
 
     #: number of prompt pixels at the reference resolution; scaled by pixel count
-    count_range: tuple[int, int] = (2000, 40000)
-    reference_pixels: int = 480 * 640
+    count_range: tuple[int, int] = field(default=(2000, 40000), metadata={"min": 1, "ordered": "<="})
+    reference_pixels: int = field(default=480 * 640, metadata=POSITIVE)
     #: fewest prompt pixels per sample
-    min_count: int = 16
-    pdsa_sigma: float = 0.08          # Gaussian width of the per-pixel scale field, x image diagonal
+    min_count: int = field(default=16, metadata=POSITIVE)
+    #: Gaussian width of the per-pixel scale field, x image diagonal
+    pdsa_sigma: float = field(default=0.08, metadata={"min": 0})
     #: loss weights: robust MAE and SSI-MAGE (synthetic images) on inverse depth
-    alpha_mae: float = 15.0
-    beta_ssi: float = 5.0
+    alpha_mae: float = field(default=15.0, metadata={"min": 0})
+    beta_ssi: float = field(default=5.0, metadata={"min": 0})
 
 
 @dataclass
-class DistillConfig:
+class DistillConfig(Checked):
     """Teacher-to-student distillation losses."""
 
-    log_base: float = 400.0          # C in D_log = 1 - ln(D)/ln(C)
+    #: C in D_log = 1 - ln(D)/ln(C)
+    log_base: float = field(default=400.0, metadata={"above": 1})
     #: loss weights: distance-balanced loss and SSI-MAGE, both on D_log
-    gamma_balanced: float = 10.0
-    delta_ssi: float = 2.0
+    gamma_balanced: float = field(default=10.0, metadata={"min": 0})
+    delta_ssi: float = field(default=2.0, metadata={"min": 0})
 
 
 @dataclass
-class RunConfig:
+class RunConfig(Checked):
     """Steps, seed, logging and checkpoints."""
 
     #: optimizer steps in all
-    steps: int = 250000
-    seed: int = 0
+    steps: int = field(default=250000, metadata=POSITIVE)
+    seed: int = field(default=0, metadata={"min": 0})
     #: logging interval (steps)
-    log_every: int = 1
-    checkpoint_every: int = 1000
+    log_every: int = field(default=1, metadata=POSITIVE)
+    checkpoint_every: int = field(default=1000, metadata=POSITIVE)
     #: newest checkpoints kept in the run folder
-    keep_checkpoints: int = 2
+    keep_checkpoints: int = field(default=2, metadata=POSITIVE)
     bf16: bool = True                # autocast on CUDA only; CPU runs in fp32 for exact resume
 
 
+PRESETS = ("tiny", "small", "base", "large")
+
+
 @dataclass
-class TrainConfig:
+class TrainConfig(Checked):
     #: the preset the other values start from: tiny, small, base or large
-    preset: str = "tiny"
+    preset: str = field(default="tiny", metadata={"choices": PRESETS})
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -170,30 +189,29 @@ class TrainConfig:
     def validate(self) -> "TrainConfig":
         from .models.depth_prior import DEPTH_PRIORS
 
-        m, o, d = self.model, self.optim, self.data
+        m, d = self.model, self.data
         checks = [
             (m.embed_dim % m.num_heads == 0, "model.embed_dim must be divisible by model.num_heads"),
-            (m.depth >= 1, "model.depth must be >= 1"),
-            (m.patch_size == 14, "model.patch_size must be 14 (DINOv2)"),
             (m.depth_prior in DEPTH_PRIORS, f"model.depth_prior must be one of {', '.join(DEPTH_PRIORS)}"),
             (len(m.decoder_channels) == 5, "model.decoder_channels needs 5 entries (4 x2 stages = 16x)"),
-            (o.lr_backbone > 0 and o.lr_head > 0, "optim learning rates must be positive"),
-            (0 <= o.betas[0] < 1 and 0 <= o.betas[1] < 1, "optim.betas must be in [0, 1)"),
-            (o.warmup_iters >= 0 and o.decay_every >= 1, "optim.warmup_iters >= 0 and decay_every >= 1"),
-            (0 < o.decay_factor <= 1, "optim.decay_factor must be in (0, 1]"),
-            (d.batch_size >= 1, "data.batch_size must be >= 1"),
+            (all(0 <= i < m.depth for i in m.intermediate_layers), "model.intermediate_layers must be 0..depth-1"),
+            (0 <= m.num_tokens_range[0] <= m.num_tokens_range[1], "model.num_tokens_range must be 0 <= lo <= hi"),
             (all(c >= m.patch_size for c in d.crop), "data.crop must be at least one patch"),
-            (0 < d.crop_scale[0] <= d.crop_scale[1] <= 1, "data.crop_scale must satisfy 0 < lo <= hi <= 1"),
-            (all(w >= 0 for w in d.weights.values()), "data.weights must be >= 0"),
-            (0 <= self.mask.ratio_range[0] <= self.mask.ratio_range[1] <= 1, "mask.ratio_range must be in [0,1]"),
-            (0 < self.prompt.count_range[0] <= self.prompt.count_range[1], "prompt.count_range must be lo<=hi, >0"),
-            (self.distill.log_base > 1, "distill.log_base must be > 1"),
-            (self.run.steps >= 1 and self.run.checkpoint_every >= 1, "run.steps and run.checkpoint_every >= 1"),
         ]
-        problems = [msg for ok, msg in checks if not ok]
+        problems = [msg for ok, msg in checks if not ok] + self._field_problems()
         if problems:
             raise ConfigError(f"invalid training config ({self.preset}): " + "; ".join(problems))
         return self
+
+    def _field_problems(self) -> list[str]:
+        """Each section's declared field constraints, checked again: sections can be changed in place."""
+        problems = []
+        for name in ("", "model", "optim", "data", "mask", "prompt", "distill", "run"):
+            try:
+                check_fields(getattr(self, name) if name else self)
+            except FieldValueError as exc:
+                problems.append(f"{name + '.' if name else ''}{exc.field}: {exc.what}; {exc.todo}")
+        return problems
 
     @property
     def crop(self) -> tuple[int, int]:
@@ -233,10 +251,8 @@ def preset_config(name: str) -> TrainConfig:
                                                              decoder_channels=(512, 256, 128, 64, 32),
                                                              dpt_features=256),
                            data=DataConfig(batch_size=8, crop=(480, 640)))
-    raise ConfigError(f"unknown config preset {name!r}; use tiny, small, base or large")
+    raise FieldValueError("preset", f"unknown config preset {name!r}", f"use {', '.join(PRESETS)}")
 
-
-PRESETS = ("tiny", "small", "base", "large")
 
 
 def load_config(name_or_file: str | Path | TrainConfig) -> TrainConfig:
@@ -264,6 +280,8 @@ def overlay_preset(data: Mapping[str, Any], where: str) -> TrainConfig:
         return build(TrainConfig, values, base=preset_config(values.get("preset", "tiny"))).validate()
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
+    except FieldValueError as exc:          # a field's declared constraint (core/validate.py)
+        raise ConfigError(f"{where}: key {exc.field}: {exc.what}; {exc.todo}") from None
 
 
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
@@ -292,15 +310,25 @@ class TrainRun:
     #: cpu, cuda, cuda:1 ... (default: cuda if present)
     device: str | None = None
     #: torch CPU threads
-    threads: int | None = None
+    threads: int | None = field(default=None, metadata={"min": 1})
     #: train with Ray Train TorchTrainer on N workers (0 = this process, or torchrun)
     ray_workers: int = field(default=0, metadata={"min": 0})
     #: join a Ray cluster (HOST:PORT or 'auto'); local by default
     ray_address: str | None = None
 
     def __post_init__(self):
+        check_fields(self)
         if not self.data:
             raise ValueError("give at least one --data shard file or folder")
+
+
+@dataclass(kw_only=True)
+class MDMRun(TrainRun):
+    """``depthcur train mdm``: TrainRun plus a whole network to start from."""
+
+    #: start from all weights (decoder included) of a released LingBot-Depth model.pt or a depthcur MDM
+    #: run/checkpoint; its model_config sets the network, the preset the rest
+    init_from: Path | None = None
 
 
 @dataclass(kw_only=True)

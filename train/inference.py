@@ -26,6 +26,7 @@ from depthcur.schemas import Intrinsics
 
 from . import checkpoint as ckpt
 from .config import TrainConfig, config_from_dict
+from .device import torch_device
 from .stages import Stage, stage_class
 
 
@@ -72,8 +73,11 @@ class Predictor:
 
 def load_predictor(checkpoint_path_or_run_dir: str | Path, device: str | None = None) -> Predictor:
     """Load the newest checkpoint of a run folder (or a given ``.pt``) as a :class:`Predictor`."""
+    dev = torch_device(device)
     path = ckpt.latest_checkpoint(Path(checkpoint_path_or_run_dir))
     state = ckpt.load(path)
+    if "model_config" in state:   # a released LingBot-Depth checkpoint: an MDM network
+        state = stage_class("mdm").run_state_from_released(state)
     for field in ("stage", "config", "model"):
         if field not in state:
             raise ValueError(f"checkpoint {path}: field {field!r} is missing; not a depthcur training checkpoint")
@@ -81,7 +85,6 @@ def load_predictor(checkpoint_path_or_run_dir: str | Path, device: str | None = 
         stage_cls = stage_class(state["stage"])
     except ValueError as exc:
         raise ValueError(f"checkpoint {path}: {exc}") from None
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     model = stage_cls.network_from_checkpoint(state).to(dev)
     trained = stage_cls.for_inference(config_from_dict(state["config"]), state.get("extras", {}), dev)
     run_name = path.parent.parent.name if path.parent.name == ckpt.CHECKPOINT_DIR else path.stem

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from depthcur.core.exits import UsageError
 from depthcur.core.progress import get_logger, progress_task
 from depthcur.schemas import write_bytes_atomic
 
@@ -25,6 +26,7 @@ from . import checkpoint as ckpt
 from .augment import augment_sample
 from .config import ConfigError, TrainConfig, config_from_dict
 from .data.mixing import MixedStream, MixPosition, Stream
+from .device import torch_device
 from .stages.base import Stage
 
 log = get_logger(__name__)
@@ -63,7 +65,9 @@ def lr_factor(step: int, cfg: TrainConfig, warm_up: bool) -> float:
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig):
     groups = param_groups(model, cfg)
-    opt = torch.optim.AdamW(groups, betas=cfg.optim.betas)
+    # foreach: one multi-tensor update instead of a Python loop over tensors; the same arithmetic
+    # (what CUDA picks by default; on CPU it is ~1.5x faster for the tiny models' many small tensors)
+    opt = torch.optim.AdamW(groups, betas=cfg.optim.betas, foreach=True)
     lambdas = [lambda s, warm=(g["kind"] == "backbone"): lr_factor(s, cfg, warm) for g in groups]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
     return opt, sched
@@ -190,10 +194,12 @@ class BatchPrefetcher:
 
 class Trainer:
     def __init__(self, stage: Stage, cfg: TrainConfig, streams: Sequence[Stream], run_dir: Path, *,
-                 resume: bool = False, init_backbone: str | None = None, device: str | None = None):
+                 resume: bool = False, init_backbone: str | None = None, device: str | None = None,
+                 data_identity: dict[str, list[str]] | None = None):
         self.stage, self.cfg, self.run_dir = stage, cfg, Path(run_dir)
+        self.data_identity = data_identity   # what --data holds (mixing.data_identity); --resume must match it
         self.dist = DistContext.current()
-        self.device = torch.device(device or (f"cuda:{self.dist.local_rank}" if torch.cuda.is_available() else "cpu"))
+        self.device = torch_device(device, self.dist.local_rank)
         self.use_bf16 = cfg.run.bf16 and self.device.type == "cuda"
         torch.manual_seed(cfg.run.seed)
         self.model = stage.build_model().to(self.device)
@@ -203,6 +209,7 @@ class Trainer:
             load_dinov2_weights(self.model.encoder.backbone, init_backbone)
             log.info("backbone initialised from %s", init_backbone)
         self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
+        self._parameters = list(self.model.parameters())   # listed once, not walked through the modules each step
         self.step = 0
         position = MixPosition()
         self.last_checkpoint: Path | None = None
@@ -238,6 +245,10 @@ class Trainer:
             diff = sorted(f"{s}.{k}" for s in now if isinstance(now[s], dict) for k in now[s]
                           if now[s][k] != saved[s][k])
             raise ConfigError(f"--resume: the config differs from {path} in {', '.join(diff) or 'preset'}")
+        self._check_resumed_data(state.get("data_identity"), path)
+        if int(state["step"]) > self.cfg.run.steps:
+            raise UsageError(f"{path} is already at step {int(state['step'])}, past --steps {self.cfg.run.steps}",
+                             "--steps", f"pass --steps above {int(state['step'])} to train further")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.scheduler.load_state_dict(state["scheduler"])
@@ -251,6 +262,20 @@ class Trainer:
                              f"(saved with world size {len(ranks)})")
         log.info("resumed from %s at step %d", path, self.step)
         return MixPosition.from_dict(ranks[key])
+
+    def _check_resumed_data(self, saved: dict[str, list[str]] | None, path: Path) -> None:
+        """Refuse to continue a run on other data than its checkpoint saw (checkpoints from before
+        data identities were saved, or runs not started from shards, are not checked)."""
+        if saved is None or self.data_identity is None or saved == self.data_identity:
+            return
+        if saved.keys() != self.data_identity.keys():
+            what = (f"{path} was trained on the --data stream(s) {', '.join(sorted(saved))}, this run gives "
+                    f"{', '.join(sorted(self.data_identity))}")
+        else:
+            changed = sorted(name for name in saved if saved[name] != self.data_identity[name])
+            what = f"the --data stream(s) {', '.join(changed)} hold other shards than when {path} was written"
+        raise UsageError(what, "--resume --data", "resume with the same --data (NAME=PATH keeps a stream's name "
+                                                  "when its folder moved), or start a new --out")
 
     def _gather_positions(self) -> dict[str, Any]:
         mine = self._consumed_position
@@ -268,7 +293,7 @@ class Trainer:
         ckpt.save_atomic({"stage": self.stage.name, "step": self.step, "config": self.cfg.to_dict(),
                           "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
                           "scheduler": self.scheduler.state_dict(), "rng": ckpt.rng_state(), "data": positions,
-                          "extras": self.stage.checkpoint_extras()}, path)
+                          "extras": self.stage.checkpoint_extras(), "data_identity": self.data_identity}, path)
         ckpt.prune(self.run_dir, self.cfg.run.keep_checkpoints)
         self.last_checkpoint = path
         self._write_preview()
@@ -320,7 +345,8 @@ class Trainer:
         return int(self._consumed_position.get("skipped", 0)) + sum(s.skipped_counter() for s in self.streams)
 
     def train_step(self) -> tuple[float, float]:
-        self.model.train()
+        if not self.model.training:   # only the loop's own previews and eval_loss switch it to eval
+            self.model.train()
         rng = np.random.default_rng([self.cfg.run.seed, 13, self.dist.rank, self.step])
         batch = {k: v.to(self.device, non_blocking=True) for k, v in self.stage.prepare(self._next_items(), rng).items()}
         self._last_batch = batch
@@ -334,7 +360,7 @@ class Trainer:
             self._diverged(f"the loss is {logged.item()}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        grad_norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.optim.clip_norm)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self._parameters, self.cfg.optim.clip_norm)
         if not torch.isfinite(grad_norm):
             self._diverged(f"the gradient norm is {grad_norm.item()}")
         self.optimizer.step()

@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from depthcur.core.outputs import check_out_folder
 from depthcur.core.progress import get_logger
 
 from .config import TrainConfig, load_config, replace_steps
@@ -24,6 +25,7 @@ class RunRequest:
     init_backbone: str | None = None
     prior: str | None = None         # prompt: MDM run/checkpoint used as the monocular prior
     teacher: str | None = None       # distill: prompt run/checkpoint that labels --data first
+    init_from: str | None = None     # mdm: released LingBot-Depth checkpoint or MDM run to start from
     device: str | None = None
     threads: int | None = None
     ray_address: str | None = None
@@ -35,7 +37,10 @@ class RunRequest:
 def build_stage(req: RunRequest, cfg: TrainConfig):
     from .stages import stage_class
 
-    return stage_class(req.stage).for_training(cfg, prior=req.prior)
+    stage = stage_class(req.stage).for_training(cfg, prior=req.prior)
+    if req.init_from:
+        stage.start_from(req.init_from)
+    return stage
 
 
 def init_distributed_from_env() -> None:
@@ -56,15 +61,19 @@ def run_training(req: RunRequest):
     """Train one stage; returns the loop's TrainResult."""
     import torch
 
-    from .data.mixing import shard_streams
+    from .data.mixing import data_identity, shard_streams
+    from .device import torch_device
     from .loop import DistContext, Trainer
     from .stages import stage_class
 
     if req.threads:
         torch.set_num_threads(req.threads)
+    torch_device(req.device)   # a bad --device or --out fails here, before teacher labelling or data loading
+    check_out_folder(req.out)
     init_distributed_from_env()
     cfg = req.resolved_config()
     data = list(req.data)
+    identity = data_identity(data)   # of the inputs, not of the teacher labels made from them; checks --data
     if stage_class(req.stage).trains_on_teacher_labels and req.teacher:
         labels = Path(req.out) / "labels"
         from depthcur.curate.shards.manifest import has_manifest
@@ -81,7 +90,7 @@ def run_training(req: RunRequest):
     streams = shard_streams(data, cfg.data.weights, shuffle=cfg.data.shuffle, seed=cfg.run.seed,
                             rank=dist.rank, world_size=dist.world_size)
     trainer = Trainer(build_stage(req, cfg), cfg, streams, Path(req.out), resume=req.resume,
-                      init_backbone=req.init_backbone, device=req.device)
+                      init_backbone=req.init_backbone, device=req.device, data_identity=identity)
     return trainer.run()
 
 
@@ -101,7 +110,7 @@ def run_with_ray_train(req: RunRequest, num_workers: int, use_gpu: bool):
     request = {k: (str(v) if isinstance(v, Path) else v) for k, v in req.__dict__.items()}
     request["out"] = str(Path(req.out).resolve())
     request["data"] = [_absolute_data_arg(text) for text in req.data]
-    for key in ("init_backbone", "prior", "teacher"):
+    for key in ("init_backbone", "init_from", "prior", "teacher"):
         if request[key] and Path(request[key]).exists():
             request[key] = str(Path(request[key]).resolve())
     trainer = TorchTrainer(worker, train_loop_config=request,

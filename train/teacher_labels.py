@@ -26,8 +26,6 @@ class TeacherLabeler:
         from .inference import load_predictor
 
         self.predictor = load_predictor(teacher, device=device)
-        if self.predictor.stage != "prompt":
-            raise ValueError(f"--teacher {teacher}: expected a prompt-stage checkpoint, got {self.predictor.stage!r}")
         self.raw_out = Path(raw_out)
         self.seed = seed
 
@@ -77,6 +75,19 @@ def _read_shard(path: str):
     return ShardDataset([path], shuffle=False)
 
 
+def check_teacher(teacher: str | Path) -> None:
+    """Refuse a --teacher that is not a prompt-stage run or checkpoint, before any labelling starts."""
+    from depthcur.core.exits import UsageError
+
+    from . import checkpoint as ckpt
+
+    path = ckpt.latest_checkpoint(Path(teacher))
+    stage = ckpt.load(path).get("stage")
+    if stage != "prompt":
+        raise UsageError(f"{path} is a {stage!r} checkpoint; the teacher must be a prompt-stage one", "--teacher",
+                         "pass the run folder of 'depthcur train prompt'")
+
+
 def label_shards(data: Sequence[str], teacher: str, out: Path, *, seed: int = 0, samples_per_shard: int = 64,
                  num_actors: int | None = None, ray_address: str | None = None) -> Path:
     """Teacher-label every sample of ``data`` shards into ``out/labels`` shards; return that folder."""
@@ -88,6 +99,7 @@ def label_shards(data: Sequence[str], teacher: str, out: Path, *, seed: int = 0,
     from depthcur.train.data.mixing import parse_data_arg
     from depthcur.train.data.shards import resolve_shards
 
+    check_teacher(teacher)
     shard_files = [ref.path for text in data for ref in resolve_shards([parse_data_arg(text)[1]])]
     raw_out = Path(out) / "teacher_raw"
     raw_out.mkdir(parents=True, exist_ok=True)

@@ -10,20 +10,30 @@ Routes (JSON unless noted):
   POST /api/delete_last       remove the newest capture
   POST /api/emitter           {on}: switch every device's IR projector
 Failures answer ``{"error": message}`` with a 4xx/5xx status; the page shows the message.
+
+Only the app's own page may use it (``RequestGuard``): every request must name the bound address in
+``Host`` (a DNS-rebinding page names its own domain), an ``Origin``, when sent, must be the app's own
+(another web page's fetch), and every POST must carry the token that this start of the app wrote into
+its page (``X-Depthcur-Token``), which no other origin can read. Bodies are JSON of at most 64 KiB.
+Each refusal is a 4xx with the reason, logged as a warning.
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 import json
 import mimetypes
+import secrets
+import socket
 import threading
 import time
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, urlparse, urlsplit
 
 from depthcur.core.pictures import depth_colormap
 from depthcur.core.progress import get_logger
@@ -41,6 +51,80 @@ STATIC_DIR = Path(__file__).resolve().parent / "static"
 PREVIEW_WIDTH = 480
 IR_THUMB_WIDTH = 240
 MAX_BODY = 64 * 1024
+#: the header every POST carries the page's token in, and the placeholder index.html holds for it
+TOKEN_HEADER = "X-Depthcur-Token"
+TOKEN_PLACEHOLDER = b"{{DEPTHCUR_TOKEN}}"
+LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
+WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::"})
+#: the page loads only its own files (and JPEG data URLs) and may not be framed by another page
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Cross-Origin-Resource-Policy": "same-origin",
+}
+
+
+class ListenError(CaptureError):
+    """The app cannot listen on the address it was given."""
+
+
+class Refused(Exception):
+    """A request the server answers with ``status`` and ``message`` without routing it."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class RequestGuard:
+    """Which requests reach the routes: by ``Host``, ``Origin`` and, for POST, the token of this start."""
+
+    #: host names (lower case) a request may give in ``Host``, with ``port``
+    names: frozenset[str]
+    port: int
+    #: bound to every interface: any IP address is ours too (a rebinding page can only give a domain name)
+    any_address: bool
+    token: str
+
+    @classmethod
+    def for_address(cls, host: str, bound: tuple[str, int]) -> "RequestGuard":
+        """The guard of a server given ``host`` and bound to ``bound`` (address and port)."""
+        host = host.strip().lower()
+        names = ({host} | {bound[0]}) - WILDCARD_HOSTS
+        if host in LOOPBACK_NAMES:
+            names |= LOOPBACK_NAMES
+        elif host in WILDCARD_HOSTS:
+            names |= LOOPBACK_NAMES | {socket.gethostname().lower()}
+        return cls(frozenset(names), bound[1], host in WILDCARD_HOSTS, secrets.token_urlsafe(32))
+
+    def host_allowed(self, host: str | None) -> bool:
+        """``host`` (a ``Host`` header) names this server: one of ``names`` (or an IP address) and ``port``."""
+        if not host:
+            return False
+        parts = urlsplit("//" + host)
+        try:
+            port = parts.port or 80
+        except ValueError:
+            return False
+        if parts.netloc != host or parts.username is not None or parts.hostname is None or port != self.port:
+            return False
+        return parts.hostname in self.names or (self.any_address and _is_ip_address(parts.hostname))
+
+    def origin_allowed(self, origin: str, host: str) -> bool:
+        """``origin`` is this app's own: the page the request came from was served for ``host``."""
+        return origin.lower() == f"http://{host.lower()}"
+
+    def token_matches(self, given: str | None) -> bool:
+        return given is not None and hmac.compare_digest(given.encode(), self.token.encode())
+
+
+def _is_ip_address(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 class CaptureApp:
@@ -121,7 +205,8 @@ class CaptureApp:
         out = {"device": name, "fill_rate": frame.fill_rate(),
                "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
                "depth": jpeg_data_url(depth_colormap(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
-               "ir": jpeg_data_url(thumbnail(ir_to_rgb(frame.ir_left), IR_THUMB_WIDTH)) if frame.ir_left is not None
+               # shrink first: the grey → RGB copy and the stretch of uint16 IR then touch thumbnail pixels only
+               "ir": jpeg_data_url(ir_to_rgb(thumbnail(frame.ir_left, IR_THUMB_WIDTH))) if frame.ir_left is not None
                else None,
                "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
         out["latency_ms"] = (time.perf_counter() - started) * 1000.0
@@ -174,6 +259,7 @@ class CaptureApp:
 def _handler_class(app: CaptureApp):
     class Handler(BaseHTTPRequestHandler):
         server_version = "depthcur-capture"
+        timeout = 30          # seconds a client may take over its request before its thread is freed
 
         def log_message(self, fmt, *args):  # keep the terminal for progress and errors
             log.debug("http: " + fmt, *args)
@@ -183,6 +269,8 @@ def _handler_class(app: CaptureApp):
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
             self.end_headers()
             self.wfile.write(body)
 
@@ -205,9 +293,60 @@ def _handler_class(app: CaptureApp):
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no such file: {name}"})
                 return
             kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-            self._send(HTTPStatus.OK, path.read_bytes(), kind)
+            content = path.read_bytes()
+            if name == "index.html":   # the page hands its scripts the token of this start
+                content = content.replace(TOKEN_PLACEHOLDER, self.server.guard.token.encode())
+            self._send(HTTPStatus.OK, content, kind)
+
+        def _refuse(self, refusal: Refused) -> None:
+            log.warning("capture app: refused %s %r from %s: %s", self.command, self.path[:200],
+                        self.client_address[0], refusal)
+            if 0 < self._content_length() <= MAX_BODY:
+                self.rfile.read(self._content_length())   # closing on unread bytes would reset the answer away
+            self.close_connection = True
+            self._json(refusal.status, {"error": str(refusal)})
+
+        def _content_length(self) -> int:
+            """The announced body size; -1 when it is not a number."""
+            try:
+                return int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                return -1
+
+        def _check_sender(self) -> None:
+            """Raise ``Refused`` unless the request names this server and comes from its own page (or no page)."""
+            guard, host, origin = self.server.guard, self.headers.get("Host"), self.headers.get("Origin")
+            if len(self.headers.get_all("Host", ())) > 1 or not guard.host_allowed(host):
+                raise Refused(HTTPStatus.FORBIDDEN, f"Host {host!r} is not this app's address")
+            if origin is not None and not guard.origin_allowed(origin, host):
+                raise Refused(HTTPStatus.FORBIDDEN, f"requests from {origin!r} are not accepted")
+
+        def _read_body(self) -> dict[str, Any]:
+            """The JSON object a POST sends, once its token is right and its size within ``MAX_BODY``."""
+            if not self.server.guard.token_matches(self.headers.get(TOKEN_HEADER)):
+                raise Refused(HTTPStatus.FORBIDDEN, f"missing or wrong {TOKEN_HEADER}: reload the app page")
+            if self.headers.get("Transfer-Encoding"):
+                raise Refused(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length")
+            length = self._content_length()
+            if length < 0:
+                raise Refused(HTTPStatus.BAD_REQUEST, "bad Content-Length")
+            if length > MAX_BODY:
+                raise Refused(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+                              f"request body too large ({length} bytes, at most {MAX_BODY})")
+            try:
+                body = json.loads(self.rfile.read(length) or b"{}")
+                if not isinstance(body, dict):
+                    raise ValueError("expected a JSON object")
+            except ValueError as exc:
+                raise Refused(HTTPStatus.BAD_REQUEST, f"bad JSON body: {exc}") from None
+            return body
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+            try:
+                self._check_sender()
+            except Refused as refusal:
+                self._refuse(refusal)
+                return
             url = urlparse(self.path)
             query = parse_qs(url.query)
             if url.path in ("/", "/index.html"):
@@ -224,16 +363,11 @@ def _handler_class(app: CaptureApp):
                 self._json(HTTPStatus.NOT_FOUND, {"error": f"no route {url.path}"})
 
         def do_POST(self) -> None:  # noqa: N802
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > MAX_BODY:
-                self._json(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, {"error": "request body too large"})
-                return
             try:
-                body = json.loads(self.rfile.read(length) or b"{}")
-                if not isinstance(body, dict):
-                    raise ValueError("expected a JSON object")
-            except ValueError as exc:
-                self._json(HTTPStatus.BAD_REQUEST, {"error": f"bad JSON body: {exc}"})
+                self._check_sender()
+                body = self._read_body()
+            except Refused as refusal:
+                self._refuse(refusal)
                 return
             routes = {"/api/session": app.open_session, "/api/capture": app.capture,
                       "/api/delete_last": lambda _body: app.delete_last(), "/api/emitter": app.set_emitter}
@@ -246,10 +380,25 @@ def _handler_class(app: CaptureApp):
     return Handler
 
 
-def make_server(app: CaptureApp, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    """A threaded server bound to ``host:port`` (port 0 picks a free one)."""
-    server = ThreadingHTTPServer((host, port), _handler_class(app))
-    server.daemon_threads = True
+class AppServer(ThreadingHTTPServer):
+    """The app's HTTP server; its handlers check each request against ``guard``."""
+
+    daemon_threads = True
+    guard: RequestGuard
+
+
+def make_server(app: CaptureApp, host: str = "127.0.0.1", port: int = 8080) -> AppServer:
+    """A threaded server bound to ``host:port`` (port 0 picks a free one), with a fresh token.
+
+    Raises ``ListenError`` when the address cannot be bound: in use, not this machine's, or no such port.
+    """
+    try:
+        server = AppServer((host, port), _handler_class(app))
+    except OverflowError as exc:            # the socket module's "port must be 0-65535"
+        raise ListenError(f"cannot listen on {host}:{port}: {exc}") from None
+    except OSError as exc:
+        raise ListenError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    server.guard = RequestGuard.for_address(host, server.server_address[:2])
     return server
 
 

@@ -8,24 +8,33 @@ so the targets of one image never straddle splits.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from depthcur.core.exits import FieldValueError
+from depthcur.core.validate import FRACTION, check_fields
 from depthcur.schemas import Sample
 
 
 @dataclass
 class FdeConfig:
     #: smallest target area (fraction of the image)
-    min_area_frac: float = 0.002
-    max_area_frac: float = 0.5     # larger regions are background (walls, floor), not targets
+    min_area_frac: float = field(default=0.002, metadata=FRACTION)
+    #: largest target area: larger regions are background (walls, floor), not targets
+    max_area_frac: float = field(default=0.5, metadata={**FRACTION, "above_field": "min_area_frac"})
     #: boundary band radius in pixels
-    band_radius_px: int = 10
+    band_radius_px: int = field(default=10, metadata={"min": 1})
     #: shares of the val and test splits
-    val_frac: float = 0.1
-    test_frac: float = 0.1
-    seed: int = 0
+    val_frac: float = field(default=0.1, metadata=FRACTION)
+    test_frac: float = field(default=0.1, metadata=FRACTION)
+    seed: int = field(default=0, metadata={"min": 0})
+
+    def __post_init__(self):
+        check_fields(self)
+        if self.val_frac + self.test_frac > 1:
+            raise FieldValueError("test_frac", f"the val and test shares add up to {self.val_frac + self.test_frac}",
+                                  "give shares whose sum is at most 1", other="val_frac")
 
 
 def disk(radius: int) -> np.ndarray:

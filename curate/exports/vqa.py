@@ -6,11 +6,12 @@ does not change under that resize, so the answer is the GT depth at the source p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from depthcur.core.validate import Checked
 from depthcur.schemas import Intrinsics, Sample, flatten_key, write_bytes_atomic
 from depthcur.schemas.codecs import encode_rgb
 
@@ -23,18 +24,19 @@ UNIFIED_FOCAL_PX = 1000.0
 
 
 @dataclass
-class VqaConfig:
+class VqaConfig(Checked):
     #: unified focal length in pixels (images are resized to it)
-    focal_px: float = UNIFIED_FOCAL_PX
+    focal_px: float = field(default=UNIFIED_FOCAL_PX, metadata={"above": 0})
     #: query pixels (marked images) per sample
-    points_per_image: int = 4
+    points_per_image: int = field(default=4, metadata={"min": 1})
     #: circle, cross or dot
-    marker: str = "circle"
-    marker_radius_px: int = 8
-    border_px: int = 16        # keep markers whole inside the image
-    seed: int = 0
+    marker: str = field(default="circle", metadata={"choices": MARKER_STYLES})
+    marker_radius_px: int = field(default=8, metadata={"min": 1})
+    #: keep markers whole inside the image
+    border_px: int = field(default=16, metadata={"min": 0})
+    seed: int = field(default=0, metadata={"min": 0})
     #: png or jpeg
-    image_format: str = "png"
+    image_format: str = field(default="png", metadata={"choices": ("png", "jpeg")})
 
 
 def normalise_focal(rgb: np.ndarray, k: Intrinsics, focal_px: float) -> tuple[np.ndarray, Intrinsics]:

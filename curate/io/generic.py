@@ -21,6 +21,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 FOLDERS = (("depth", "depth_raw"), ("gt", "depth_gt"))
 
 
+#: what find_items looks for, for the error when it finds nothing
+LOOKS_FOR = "folders holding rgb/ and intrinsic.txt (with optional depth/ and gt/)"
+
+
 def find_items(root: Path) -> list[Path]:
     """Dataset folders (those with rgb/ and intrinsic.txt), relative to root."""
     return sorted(p.parent.relative_to(root) for p in root.rglob("intrinsic.txt") if (p.parent / "rgb").is_dir())

@@ -26,6 +26,10 @@ DEPTH_SCALE = 1.0 / 256.0
 CAMERA = "image_02"
 
 
+#: what find_items looks for, for the error when it finds nothing
+LOOKS_FOR = f"drive folders DATE/DRIVE/ holding {CAMERA}/data/ (KITTI raw)"
+
+
 def find_items(root: Path) -> list[Path]:
     """Drive folders (``<date>/<drive>``) relative to root."""
     return sorted(p.parent.parent.relative_to(root) for p in root.glob(f"*/*/{CAMERA}/data") if p.is_dir())

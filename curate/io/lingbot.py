@@ -17,6 +17,10 @@ from .files import (check_same_size, read_depth_png, read_intrinsic_txt, read_rg
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
+#: what find_items looks for, for the error when it finds nothing
+LOOKS_FOR = "sequence folders SCENE/SEQUENCE/ holding color/ (the LingBot-Depth release)"
+
+
 def find_items(root: Path) -> list[Path]:
     """Sequence folders (those with a color/ folder), relative to root."""
     return sorted(p.parent.relative_to(root) for p in root.glob("*/*/color") if p.is_dir())

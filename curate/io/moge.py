@@ -75,6 +75,10 @@ def read_log_depth_png(path: Path) -> np.ndarray:
     return decode_log_depth(units.astype(np.uint16), float(image.info["near"]), float(image.info["far"]))
 
 
+#: what find_items looks for, for the error when it finds nothing
+LOOKS_FOR = "folders holding meta.json and depth.png (MoGe)"
+
+
 def find_items(root: Path) -> list[Path]:
     return sorted(p.parent.relative_to(root) for p in root.rglob("meta.json") if (p.parent / "depth.png").is_file())
 

@@ -16,20 +16,26 @@ def backproject_depth(depth: np.ndarray, k: Intrinsics) -> np.ndarray:
 
 def to_pixels(points: np.ndarray, k: Intrinsics, t_cam_from_points: np.ndarray | None, shape: tuple[int, int],
               min_depth_m: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-    """(flat pixel index, z) of the points in front of the camera that land inside the image."""
-    points = np.asarray(points, dtype=np.float64)[:, :3]
+    """(flat pixel index, z) of the points in front of the camera that land inside the image.
+
+    Speed without changing a value: the points are three coordinate rows (R @ Pᵀ is the same BLAS
+    product as P @ Rᵀ, laid out so each coordinate is contiguous); every point is projected and the
+    kept ones are selected once at the end (one index list instead of a boolean copy per step); the
+    flat index v·w + u is formed in float64 (exact below 2^53 pixels) and converted once.
+    """
+    xyz = np.asarray(points)[:, :3].astype(np.float64).T
     if t_cam_from_points is not None:
         t = np.asarray(t_cam_from_points, dtype=np.float64)
-        points = points @ t[:3, :3].T + t[:3, 3]
-    z = points[:, 2]
-    front = z > min_depth_m  # behind the camera (or on its plane) never projects
-    points, z = points[front], z[front]
-    u = np.rint(k.fx * points[:, 0] / z + k.cx)
-    v = np.rint(k.fy * points[:, 1] / z + k.cy)
+        xyz = t[:3, :3] @ xyz
+        xyz += t[:3, 3:]
+    x, y, z = xyz
+    with np.errstate(divide="ignore", invalid="ignore"):   # points behind the camera are projected, then dropped
+        u = np.rint(k.fx * x / z + k.cx)
+        v = np.rint(k.fy * y / z + k.cy)
     h, w = shape
-    inside = (u >= 0) & (u < w) & (v >= 0) & (v < h)
-    index = v[inside].astype(np.int64) * w + u[inside].astype(np.int64)
-    return index, z[inside].astype(np.float32)
+    # behind the camera (or on its plane) never projects; NaN fails every comparison
+    kept = np.flatnonzero((z > min_depth_m) & (u >= 0) & (u < w) & (v >= 0) & (v < h))
+    return (v.take(kept) * w + u.take(kept)).astype(np.int64), z.take(kept).astype(np.float32)
 
 
 def project_points(points: np.ndarray, k: Intrinsics, t_cam_from_points: np.ndarray | None,
@@ -42,18 +48,5 @@ def project_points(points: np.ndarray, k: Intrinsics, t_cam_from_points: np.ndar
     depth = np.full(shape[0] * shape[1], np.inf, np.float32)
     np.minimum.at(depth, index, z)
     depth[np.isinf(depth)] = 0.0
-    depth = depth.reshape(shape)
-    return depth, depth > 0
-
-
-def project_points_reference(points: np.ndarray, k: Intrinsics, t_cam_from_points: np.ndarray | None,
-                             shape: tuple[int, int], min_depth_m: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
-    """Straightforward z-buffer: sort far-to-near and assign, so nearer points overwrite (bench baseline)."""
-    index, z = to_pixels(points, k, t_cam_from_points, shape, min_depth_m)
-    order = np.argsort(-z, kind="stable")
-    depth = np.zeros(shape[0] * shape[1], np.float32)
-    for start in range(0, order.size, 1 << 20):  # numpy's fancy assignment is last-write-wins
-        chunk = order[start:start + (1 << 20)]
-        depth[index[chunk]] = z[chunk]
     depth = depth.reshape(shape)
     return depth, depth > 0

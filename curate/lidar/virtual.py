@@ -7,26 +7,29 @@ v(u) = cy - fy · tan θ · sqrt(1 + ((u - cx)/fx)²). Azimuth steps pick the co
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
+
+from depthcur.core.validate import Checked
 
 from depthcur.schemas import Intrinsics
 
 
 @dataclass
-class VirtualLidarConfig:
+class VirtualLidarConfig(Checked):
     #: number of rings
-    n_lines: int = 32
+    n_lines: int = field(default=32, metadata={"min": 1})
     #: elevation range of the rings in degrees (up is positive); None = the camera's vertical FOV
-    elevation_deg: tuple[float, float] | None = None
+    elevation_deg: tuple[float, float] | None = field(default=None, metadata={"min": -90, "max": 90,
+                                                                              "ordered": "<="})
     #: azimuth step in degrees
-    azimuth_step_deg: float = 0.2
+    azimuth_step_deg: float = field(default=0.2, metadata={"above": 0, "max": 360})
     #: fraction of returns dropped
-    dropout: float = 0.0
+    dropout: float = field(default=0.0, metadata={"min": 0, "below": 1})
     #: farthest return kept (m)
-    max_range_m: float = 120.0
-    seed: int = 0
+    max_range_m: float = field(default=120.0, metadata={"above": 0})
+    seed: int = field(default=0, metadata={"min": 0})
 
 
 def ring_elevations(config: VirtualLidarConfig, k: Intrinsics, height: int) -> np.ndarray:

@@ -3,8 +3,9 @@
 The plan (which key goes to which shard) depends only on the sorted set of keys, so
 shard assignment is deterministic. Each shard is written by one Ray Data task, through a
 temporary file and a rename; a sidecar ``.parts/shard-NNNNN.json`` with its checksums
-and counts is renamed into place first. A re-run after a crash skips the shards whose
-files and sidecar exist and writes the rest, so no sample is lost or duplicated.
+and counts is renamed into place after them. A re-run after a crash skips the shards whose
+sidecar exists and whose files still have the recorded size and sha256, rebuilds the ones
+that differ (truncated, altered, deleted) and writes the rest, so no sample is lost or duplicated.
 ``manifest.json`` appears last and marks a complete build.
 """
 
@@ -20,14 +21,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from depthcur.core.exits import UsageError
+from depthcur.core.outputs import check_out_folder
 from depthcur.core.progress import get_logger, progress_task
+from depthcur.core.validate import check_fields
 from depthcur.schemas import SCHEMA_VERSION, SchemaError, scan_samples, write_json_atomic
 from depthcur.schemas.codecs import EncodedSample, decode_sample
-from depthcur.schemas.folder import read_encoded, read_meta
+from depthcur.schemas.folder import META_NAME, read_encoded, read_meta
 from depthcur.schemas.validate import validate_sample
 
 from .formats import FORMATS, WRITERS, shard_name
-from .manifest import MANIFEST_NAME, ManifestCounts, ShardEntry, ShardFile, ShardManifest, write_manifest
+from .manifest import (MANIFEST_NAME, ManifestCounts, ShardEntry, ShardFile, ShardManifest, sha256_of,
+                       write_manifest)
 
 log = get_logger(__name__)
 PARTS_DIR = ".parts"
@@ -44,7 +49,7 @@ class BuildShardsConfig:
     #: output shard folder
     out: Path
     #: shard formats to write (comma-separated on the command line)
-    formats: tuple[str, ...] = FORMATS
+    formats: tuple[str, ...] = field(default=FORMATS, metadata={"choices": FORMATS})
     samples_per_shard: int = field(default=256, metadata={"min": 1})
     #: join a Ray cluster (HOST:PORT or 'auto'); local by default
     ray_address: str | None = None
@@ -53,9 +58,7 @@ class BuildShardsConfig:
 
     def __post_init__(self):
         self.inputs, self.out = [Path(p) for p in self.inputs], Path(self.out)
-        unknown = [f for f in self.formats if f not in FORMATS]
-        if unknown:
-            raise ValueError(f"unknown shard format(s) {unknown}; choose from {', '.join(FORMATS)}")
+        check_fields(self)
 
 
 @dataclass
@@ -65,14 +68,8 @@ class BuildResult:
     quarantined: list[dict[str, Any]] = field(default_factory=list)
     shards_written: int = 0
     shards_skipped: int = 0
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    #: shards whose sidecar said done but whose files were missing or damaged; rebuilt
+    shards_repaired: int = 0
 
 
 def plan_shards(inputs: Sequence[Path], samples_per_shard: int) -> tuple[list[list[str]], list[dict]]:
@@ -123,11 +120,11 @@ def write_shard(task: dict[str, Any]) -> dict[str, Any]:
     index = int(task["index"])
     sidecar = out / PARTS_DIR / f"shard-{index:05d}.json"
     paths = {fmt: out / shard_name(index, fmt) for fmt in task["formats"]}
-    if sidecar.exists() and all(p.exists() for p in paths.values()):
-        record = json.loads(sidecar.read_text())
-        if record.get("plan_hash") == task["plan_hash"]:
-            record["skipped"] = True
-            return {"record": json.dumps(record)}
+    done = _done_record(sidecar, task["plan_hash"])
+    damage = _damaged_files(out, index, done, task["formats"]) if done else []
+    if done and not damage:
+        done["skipped"] = True
+        return {"record": json.dumps(done)}
     good: list[EncodedSample] = []
     bad: list[dict] = []
     for path in task["paths"]:
@@ -145,10 +142,37 @@ def write_shard(task: dict[str, Any]) -> dict[str, Any]:
         WRITERS[fmt](path, good)
         record["files"][fmt] = {"path": shard_name(index, fmt), "sha256": sha256_of(path),
                                 "bytes": path.stat().st_size}
-    # The sidecar lands after the shard files; a shard counts as done only when both exist.
+    # The sidecar lands after the shard files; a shard counts as done only when both exist and the
+    # files still match the sidecar's sizes and checksums.
     write_json_atomic(sidecar, record)
     record["skipped"] = False
+    record["repaired"] = damage
     return {"record": json.dumps(record)}
+
+
+def _done_record(sidecar: Path, plan_hash: str) -> dict[str, Any] | None:
+    """The sidecar of a shard finished under this plan, or None (absent, unreadable or another plan)."""
+    try:
+        record = json.loads(sidecar.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get("plan_hash") == plan_hash else None
+
+
+def _damaged_files(out: Path, index: int, record: dict[str, Any], formats: Sequence[str]) -> list[str]:
+    """What differs between the shard files on disk and their sidecar record (size first, then sha256)."""
+    files = record.get("files") or {}
+    problems = []
+    for fmt in formats:
+        try:
+            info = ShardFile(path=shard_name(index, fmt), sha256=files[fmt]["sha256"], bytes=files[fmt]["bytes"])
+        except (KeyError, TypeError):
+            problems.append(f"{out / shard_name(index, fmt)}: not in its sidecar record")
+            continue
+        problem = info.problem(out)
+        if problem:
+            problems.append(problem)
+    return problems
 
 
 def _summary(values: list[float]) -> dict[str, float]:
@@ -192,13 +216,17 @@ def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     from depthcur.core.ray_runner import init_ray
 
     inputs = [Path(p) for p in inputs]
-    out = Path(out)
+    out = check_out_folder(out)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise ValueError(f"unknown shard format(s) {unknown}; choose from {', '.join(FORMATS)}")
     if samples_per_shard < 1:
         raise ValueError("samples_per_shard must be at least 1")
     chunks, refused = plan_shards(inputs, samples_per_shard)
+    if not chunks and not refused:   # the wrong folder, most likely: an empty manifest would hide that
+        raise UsageError(f"no sample folder in {', '.join(map(str, inputs))}: build-shards packs folders holding "
+                         f"{META_NAME} and the maps it lists", "--in",
+                         "point --in at what render, capture or curate wrote")
     plan = {"formats": list(formats), "samples_per_shard": samples_per_shard, "shards": chunks}
     plan_hash = hashlib.sha256(json.dumps(plan, sort_keys=True).encode()).hexdigest()
     out.mkdir(parents=True, exist_ok=True)
@@ -227,9 +255,13 @@ def build_shards(inputs: Sequence[str | os.PathLike], out: str | os.PathLike, *,
     _remove_stale_shards(out, formats, len(chunks))
     manifest = make_manifest(records, formats, samples_per_shard, inputs, quarantined)
     write_manifest(out, manifest)
-    written = sum(1 for r in records if not r.get("skipped"))
-    return BuildResult(out=out, manifest=manifest, quarantined=quarantined, shards_written=written,
-                       shards_skipped=len(records) - written)
+    repaired = [r for r in records if r.get("repaired")]
+    for r in repaired:
+        log.warning("shard %d was damaged and is rebuilt: %s", r["index"], "; ".join(r["repaired"]))
+    skipped = sum(1 for r in records if r.get("skipped"))
+    return BuildResult(out=out, manifest=manifest, quarantined=quarantined,
+                       shards_written=len(records) - skipped - len(repaired), shards_skipped=skipped,
+                       shards_repaired=len(repaired))
 
 
 def _write_quarantine(out: Path, quarantined: list[dict]) -> None:

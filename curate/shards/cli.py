@@ -27,7 +27,8 @@ def register(app: typer.Typer) -> None:
             raise input_error("build-shards", exc) from None
         manifest = result.manifest
         console.print(f"build-shards: {manifest.counts.total} samples in {len(manifest.shards)} shards "
-                      f"({result.shards_written} written, {result.shards_skipped} already complete) -> {cfg.out}")
+                      f"({result.shards_written} written, {result.shards_skipped} already complete, "
+                      f"{result.shards_repaired} repaired) -> {cfg.out}")
         if result.quarantined:
             console.print(f"[red]build-shards: {len(result.quarantined)} bad samples quarantined, see "
                           f"{cfg.out / 'quarantine.jsonl'}[/red]")

@@ -6,6 +6,7 @@ training readers read it. The JSON keys are those of the dataclass fields (docs/
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass, field
@@ -24,6 +25,20 @@ class ShardFile:
     path: str
     sha256: str
     bytes: int
+
+    def problem(self, directory: str | os.PathLike) -> str | None:
+        """Why the file under ``directory`` differs from this record (missing, size, sha256), or None.
+
+        The size is compared first, so a truncated file costs a stat, not a hash."""
+        path = Path(directory) / self.path
+        if not path.is_file():
+            return f"{path}: missing"
+        size = path.stat().st_size
+        if size != self.bytes:
+            return f"{path}: size {size} != manifest {self.bytes}"
+        if sha256_of(path) != self.sha256:
+            return f"{path}: sha256 does not match the manifest"
+        return None
 
 
 @dataclass(frozen=True)
@@ -99,6 +114,15 @@ def _shard_file(info: Any, path: str | None, where: str) -> ShardFile:
     return ShardFile(path=_require(_field(info, "path", path, where), str, f"{where}.path", path),
                      sha256=_require(_field(info, "sha256", path, where), str, f"{where}.sha256", path),
                      bytes=_require(_field(info, "bytes", path, where), int, f"{where}.bytes", path))
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks (shards can be larger than memory)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def manifest_path(path_or_dir: str | os.PathLike) -> Path:

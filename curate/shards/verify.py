@@ -10,7 +10,6 @@ from depthcur.core.progress import progress_task
 from depthcur.schemas import SchemaError
 from depthcur.schemas.codecs import decode_sample
 
-from .build import sha256_of
 from .formats import READERS
 from .manifest import read_manifest
 
@@ -48,14 +47,9 @@ def verify_shards(directory: str | Path, *, decode: bool = True) -> VerifyReport
                 advance(1)
                 report.shards_checked += 1
                 path = directory / info.path
-                if not path.is_file():
-                    report.problems.append(f"{path}: missing")
-                    continue
-                if path.stat().st_size != info.bytes:
-                    report.problems.append(f"{path}: size {path.stat().st_size} != manifest {info.bytes}")
-                    continue
-                if sha256_of(path) != info.sha256:
-                    report.problems.append(f"{path}: sha256 does not match the manifest")
+                problem = info.problem(directory)
+                if problem:
+                    report.problems.append(problem)
                     continue
                 if not decode:
                     continue

@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from depthcur.core.exits import UsageError
+
 from ..torch_files import load_weights_only
 from .images import to_gray_uint8
 
@@ -23,7 +25,7 @@ HOW_TO_SUPPLY = ("clone https://github.com/NVlabs/FoundationStereo and pass its 
                  "in the same folder) and pass the .pth file as --ckpt (ckpt=...)")
 
 
-class FoundationStereoUnavailable(RuntimeError):
+class FoundationStereoUnavailable(UsageError, RuntimeError):
     """The FoundationStereo code, checkpoint or a dependency is missing."""
 
 

@@ -8,23 +8,24 @@ from typing import Any
 import numpy as np
 
 from depthcur.core.stereo import disparity_to_depth
+from depthcur.core.validate import Checked
 from depthcur.schemas import DepthGtKind, Intrinsics, Sample, SchemaError, with_stats
 
 from .images import to_gray_uint8
-from .matchers import match_with_lr_check
+from .matchers import MATCHERS, match_with_lr_check
 
 
 @dataclass
-class PseudoLabelConfig:
+class PseudoLabelConfig(Checked):
     #: sgbm or foundation-stereo
-    matcher: str = "sgbm"
+    matcher: str = field(default="sgbm", metadata={"choices": tuple(MATCHERS)})
     #: LR consistency threshold in pixels
-    lr_threshold_px: float = 1.0
+    lr_threshold_px: float = field(default=1.0, metadata={"min": 0})
     #: range filter: kept depths (m)
-    min_depth_m: float = 0.1
-    max_depth_m: float = 20.0
+    min_depth_m: float = field(default=0.1, metadata={"min": 0})
+    max_depth_m: float = field(default=20.0, metadata={"above_field": "min_depth_m"})
     #: confidence: minimum local IR contrast (std of a 5×5 window, 0-255 units); flat patches are unreliable
-    min_texture: float = 2.0
+    min_texture: float = field(default=2.0, metadata={"min": 0})
     #: the backend's parameters (e.g. sgbm's uniqueness_ratio=12), recorded in provenance
     matcher_params: dict[str, Any] = field(default_factory=dict)
 
@@ -90,13 +91,14 @@ def check_stereo_fields(sample: Sample) -> None:
 def prior_gt_agreement(pseudo: np.ndarray, prior: np.ndarray) -> dict[str, float]:
     """AbsRel and coverage of the pseudo-label against a prior (e.g. rendered) depth_gt."""
     both = (pseudo > 0) & (prior > 0)
-    if not both.any():
+    n_both = np.count_nonzero(both)
+    if not n_both:
         return {"pseudo_vs_prior_valid_ratio": 0.0}
-    absrel = np.abs(pseudo[both] - prior[both]) / prior[both]
+    p, g = pseudo[both], prior[both]   # selected once
+    absrel = np.abs(p - g) / g
     return {"pseudo_vs_prior_absrel": float(absrel.mean()),
-            "pseudo_vs_prior_delta1": float(np.mean(np.maximum(pseudo[both] / prior[both],
-                                                               prior[both] / pseudo[both]) < 1.25)),
-            "pseudo_vs_prior_valid_ratio": float(both.mean())}
+            "pseudo_vs_prior_delta1": np.count_nonzero(np.maximum(p / g, g / p) < 1.25) / n_both,
+            "pseudo_vs_prior_valid_ratio": n_both / both.size}
 
 
 def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelConfig()) -> Sample:

@@ -74,7 +74,7 @@ def apply_config_file(ctx: typer.Context, _param, value: Optional[Path]) -> Opti
             # multi-value options accept a YAML list
             if param.multiple and not isinstance(val, (list, tuple)):
                 val = [val]
-            param.process_value(ctx, val)  # type conversion and range checks, as for a flag
+            param.process_value(ctx, val)  # type conversion, as for a flag; core/validate.py checks ranges
         except typer.BadParameter as exc:
             raise ConfigFileError(f"config file {value}: key {key!r}: {exc.message}") from exc
         defaults[param.name] = val

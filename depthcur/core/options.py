@@ -32,6 +32,13 @@ from typing import Annotated, Any, Callable, Collection, Mapping, Optional, Sequ
 
 import typer
 
+from .exits import FieldValueError
+from .validate import field_constraints
+
+#: ``ctx.meta`` key of the command line's words as typed (set by the CLI's root group), so an
+#: error names the flag the user wrote rather than another alias of it
+ARGS_KEY = "depthcur.args"
+
 
 @dataclasses.dataclass(frozen=True)
 class FieldOption:
@@ -42,10 +49,13 @@ class FieldOption:
     default: Any                   # dataclasses.MISSING: required
     help: str
     #: the field's metadata: ``help``; ``parse`` (its own converter, e.g. render's "WIDTHxHEIGHT");
-    #: ``min``/``max`` (bounds checked for flags and file values); ``argument`` (positional)
+    #: the constraints that ``core/validate.py`` checks when the config is built (``min``, ``max``,
+    #: ``above``, ``odd``, ``ordered``, ``choices``, ...); ``argument`` (positional)
     metadata: Mapping[str, Any] = dataclasses.field(default_factory=dict)
     #: the help panel of a nested section's options (None: the command's main panel)
     panel: Optional[str] = None
+    #: the constraints its dataclass declares for it (``core/validate.py``), base classes' included
+    constraints: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
     def parse(self) -> Optional[Callable[[Any], Any]]:
@@ -90,7 +100,8 @@ def field_options(cls: type, prefix: tuple[str, ...] = (), defaults: Any = None,
             options += field_options(hints[f.name], path, default, _panel_title(path, hints[f.name]))
             continue
         options.append(FieldOption(prefix + (f.name,), hints[f.name], default,
-                                   f.metadata.get("help") or helps.get(f.name, ""), f.metadata, panel))
+                                   f.metadata.get("help") or helps.get(f.name, ""), f.metadata, panel,
+                                   field_constraints(cls, f.name)))
     return options
 
 
@@ -285,7 +296,6 @@ def typer_parameter(option: FieldOption, aliases: Sequence[str] = (), *, default
     else:
         decls = (option.flag, *aliases)
         annotation = typing.List[typing.get_args(kind)[0]] if origin is list else option.annotation
-    settings.update({key: option.metadata[key] for key in ("min", "max") if key in option.metadata})
     default = ... if option.required else option.default
     if option.metadata.get("argument"):
         parameter = typer.Argument(**settings)
@@ -301,7 +311,13 @@ def _escape_markup(text: str) -> str:
 
 
 class OptionsError(typer.BadParameter):
-    """A config dataclass refused the given values (its ``__post_init__`` validation)."""
+    """A config dataclass refused the given values (its ``__post_init__`` validation).
+
+    ``todo`` says what to give instead, when the field's constraint says it."""
+
+    def __init__(self, message: str, param_hint: str | None = None, todo: str | None = None):
+        super().__init__(message, param_hint=param_hint)
+        self.todo = todo
 
 
 def build(cls: type, values: Mapping[str, Any], base: Any = None, prefix: tuple[str, ...] = ()) -> Any:
@@ -317,7 +333,13 @@ def build(cls: type, values: Mapping[str, Any], base: Any = None, prefix: tuple[
             kwargs[f.name] = build(hints[f.name], values, None if base is None else getattr(base, f.name), path)
         elif name in values:
             kwargs[f.name] = values[name]
-    return cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
+    try:
+        return cls(**kwargs) if base is None else dataclasses.replace(base, **kwargs)
+    except FieldValueError as exc:          # name the option: sgm.block_size -> sgm_block_size
+        if not prefix:
+            raise
+        other = None if exc.other is None else "_".join(prefix + (exc.other,))
+        raise FieldValueError("_".join(prefix + (exc.field,)), exc.what, exc.todo, other) from None
 
 
 def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | None = None,
@@ -359,10 +381,12 @@ def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | No
         def command(**values: Any) -> Any:
             ctx = values.pop(context.name)
             passed = {p.name: values.pop(p.name) for p in own}
-            built = [_build_given(cls, options, values, ctx, bases.get(cls)) for cls, options in groups]
+            built = [_build_given(cls, options, values, ctx, bases.get(cls), aliases) for cls, options in groups]
             return func(*built, **passed)
 
         parameters = generated + own + [context]
+        command.option_classes = classes                    # for tests and docs: what the options are
+        command.field_options = [option for _, options in groups for option in options]
         command.__signature__ = inspect.Signature(parameters)
         command.__annotations__ = {p.name: p.annotation for p in parameters}
         del command.__wrapped__           # typer must see the generated signature, not func's
@@ -371,7 +395,7 @@ def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | No
 
 
 def _build_given(cls: type, options: list[FieldOption], values: dict[str, Any], ctx: typer.Context,
-                 base: tuple[str, Callable[[Any], Any]] | None) -> Any:
+                 base: tuple[str, Callable[[Any], Any]] | None, aliases: Mapping[str, list[str]]) -> Any:
     names = {option.name for option in options}
     try:
         if base is None:
@@ -379,8 +403,26 @@ def _build_given(cls: type, options: list[FieldOption], values: dict[str, Any], 
         key, base_of = base
         given = {n: v for n, v in values.items() if n in names and ctx.get_parameter_source(n).name != "DEFAULT"}
         return build(cls, given, base=base_of(values[key]))
+    except FieldValueError as exc:
+        by_name = {option.name: option for option in options}
+        named = [exc.field] + ([exc.other] if exc.other else [])
+        where = ", ".join(_where_given(by_name[name], aliases.get(name, []), ctx) if name in by_name else name
+                          for name in named)
+        raise OptionsError(exc.what, param_hint=where, todo=exc.todo) from None
     except (ValueError, TypeError) as exc:
         raise OptionsError(str(exc)) from None
+
+
+def _where_given(option: FieldOption, aliases: Sequence[str], ctx: typer.Context) -> str:
+    """The flag the user typed for ``option``, or the config file it came from."""
+    if ctx.get_parameter_source(option.name).name == "DEFAULT_MAP" and ctx.params.get("config"):
+        return f"config file {ctx.params['config']}, key {option.name.replace('_', '-')}"
+    flags = [option.flag, *aliases]
+    typed = ctx.meta.get(ARGS_KEY, ())
+    for flag in flags:
+        if any(word == flag or word.startswith(flag + "=") for word in typed):
+            return flag
+    return "/".join(flags)
 
 
 def _resolve(annotation: Any, func: Callable[..., Any]) -> Any:

@@ -9,6 +9,7 @@ Every function returns RGB uint8 images; numpy and OpenCV only (matplotlib chart
 
 from __future__ import annotations
 
+import functools
 from typing import Mapping, Sequence
 
 import cv2
@@ -25,11 +26,25 @@ SERIES_COLOURS = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), 
                   (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
 
 
+@functools.cache
+def _rgb_lut(cv_map: int) -> np.ndarray:
+    """OpenCV's colour map as a 256×1×3 RGB table (applying it skips a BGR→RGB pass per picture)."""
+    return cv2.cvtColor(cv2.applyColorMap(np.arange(256, dtype=np.uint8)[:, None], cv_map), cv2.COLOR_BGR2RGB)
+
+
 def _apply(values: np.ndarray, lo: float, hi: float, valid: np.ndarray, cv_map: int,
            invalid_colour: tuple[int, int, int]) -> np.ndarray:
-    scaled = np.clip((np.where(valid, values, lo) - lo) / max(hi - lo, 1e-12), 0, 1)
-    image = cv2.cvtColor(cv2.applyColorMap(np.rint(scaled * 255).astype(np.uint8), cv_map), cv2.COLOR_BGR2RGB)
-    image[~valid] = invalid_colour
+    # One float copy, then OpenCV for the per-pixel steps (the live capture preview draws a picture per
+    # frame): its saturating cast to uint8 is the clip to [0, 255] and the rounding to nearest. Invalid
+    # pixels may hold anything (NaN, inf) until they are painted over at the end.
+    with np.errstate(invalid="ignore", over="ignore"):
+        scaled = np.subtract(values, lo, dtype=np.result_type(values.dtype, np.float32))
+        scaled /= max(hi - lo, 1e-12)
+    image = cv2.applyColorMap(cv2.multiply(scaled, 255.0, dtype=cv2.CV_8U), _rgb_lut(cv_map))
+    if not valid.all():
+        image = cv2.bitwise_and(image, image, mask=valid.view(np.uint8))
+        if any(invalid_colour):
+            cv2.add(image, (*invalid_colour, 0), dst=image, mask=(~valid).view(np.uint8))
     return image
 
 
@@ -43,8 +58,20 @@ def robust_range(values: np.ndarray, fallback: tuple[float, float] = FALLBACK_RA
     valid = values[valid_mask(values)]
     if not valid.size:
         return fallback
-    lo, hi = np.percentile(valid, RANGE_PERCENTILES)
-    return float(lo), float(hi)
+    lo, hi = _linear_percentiles(valid, RANGE_PERCENTILES)
+    return lo, hi
+
+
+def _linear_percentiles(values: np.ndarray, percents: Sequence[float]) -> list[float]:
+    """``np.percentile``'s default (linear) method with one partition of ``values`` (finite, 1-D, not empty;
+    reordered in place): about 3× faster, as ``np.percentile`` also partitions to look for NaNs."""
+    last = values.size - 1
+    positions = [p / 100.0 * last for p in percents]
+    below = [int(np.floor(position)) for position in positions]
+    above = [min(i + 1, last) for i in below]
+    values.partition(sorted(set(below + above)))
+    return [float(values[i]) + (float(values[j]) - float(values[i])) * (position - i)
+            for position, i, j in zip(positions, below, above)]
 
 
 def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
@@ -65,7 +92,8 @@ def depth_colormap(depth: np.ndarray, near: float | None = None, far: float | No
         auto_near, auto_far = robust_range(depth)
         near, far = auto_near if near is None else near, auto_far if far is None else far
     near = max(near, 1e-6)
-    inverse = np.where(valid, 1.0 / np.where(valid, depth, 1.0), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):     # at invalid pixels, which _apply paints over
+        inverse = 1.0 / np.asarray(depth, np.result_type(depth.dtype, np.float32))
     return _apply(inverse, 1.0 / max(far, near), 1.0 / near, valid, cv2.COLORMAP_TURBO, INVALID_COLOUR)
 
 

@@ -8,10 +8,12 @@ matching score, and fx·B/x between disparity and depth. Each stage keeps its ow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
+
+from .validate import Checked
 
 #: SgbmParams.mode -> the OpenCV constant's name
 SGBM_MODES = {"sgbm": "STEREO_SGBM_MODE_SGBM", "sgbm_3way": "STEREO_SGBM_MODE_SGBM_3WAY",
@@ -19,7 +21,7 @@ SGBM_MODES = {"sgbm": "STEREO_SGBM_MODE_SGBM", "sgbm_3way": "STEREO_SGBM_MODE_SG
 
 
 @dataclass
-class SgbmParams:
+class SgbmParams(Checked):
     """OpenCV StereoSGBM settings. The search range (numDisparities) is chosen per pair by the caller.
 
     The first four have no default: render's sensor preset and curate's pseudo-label preset
@@ -27,22 +29,22 @@ class SgbmParams:
     """
 
     #: margin (%) by which the best cost must beat the second best; higher drops ambiguous matches
-    uniqueness_ratio: int
+    uniqueness_ratio: int = field(metadata={"min": 0, "max": 100})
     #: SGBM's internal left-right check (max difference in whole pixels); -1 turns it off
-    disp12_max_diff: int
+    disp12_max_diff: int = field(metadata={"min": -1})
     #: OpenCV speckle filter: largest blob (px) removed as a speckle; 0 turns it off
-    speckle_window_size: int
+    speckle_window_size: int = field(metadata={"min": 0})
     #: OpenCV clamps the x-derivative prefilter at max(pre_filter_cap, 15)
-    pre_filter_cap: int
+    pre_filter_cap: int = field(metadata={"min": 0})
     #: matching window side (odd, px)
-    block_size: int = 5
+    block_size: int = field(default=5, metadata={"min": 1, "odd": True})
     #: P1/P2 = factor * block_size**2 (OpenCV's recommended smoothness penalties, one channel)
-    p1_factor: int = 8
-    p2_factor: int = 32
+    p1_factor: int = field(default=8, metadata={"min": 0})
+    p2_factor: int = field(default=32, metadata={"above_field": "p1_factor"})
     #: largest disparity step (px) inside one blob of the speckle filter
-    speckle_range: int = 2
+    speckle_range: int = field(default=2, metadata={"min": 0})
     #: OpenCV's SGBM variant: "sgbm" (5 paths), "sgbm_3way" (faster) or "hh" (8 paths, full)
-    mode: str = "sgbm_3way"
+    mode: str = field(default="sgbm_3way", metadata={"choices": tuple(SGBM_MODES)})
 
     @property
     def p1(self) -> int:
@@ -68,8 +70,8 @@ def make_sgbm(params: SgbmParams, num_disparities: int):
 
 def fixed_point_to_pixels(fixed: np.ndarray) -> np.ndarray:
     """OpenCV's int16 disparity (4 fraction bits) -> float32 pixels; 0 where it is not positive."""
-    disparity = fixed.astype(np.float32) / 16.0
-    disparity[fixed <= 0] = 0.0
+    disparity = np.maximum(fixed, 0).astype(np.float32)   # clamping first gives the same +0.0
+    disparity /= 16.0
     return disparity
 
 
@@ -130,8 +132,11 @@ def left_right_consistent(disp_left: np.ndarray, disp_right: np.ndarray, toleran
     else:
         partner_x = np.rint(np.arange(width, dtype=np.float32)[None, :] - left).astype(np.int64)
     inside = matched & (partner_x >= 0) & (partner_x < width)
-    partner = np.take_along_axis(disp_right, np.clip(partner_x, 0, width - 1), axis=1)
-    return inside & (np.abs(left - partner) <= tolerance_px)
+    np.clip(partner_x, 0, width - 1, out=partner_x)
+    partner_x += np.arange(0, height * width, width)[:, None]   # row offsets: one flat gather
+    partner = np.take(disp_right, partner_x)
+    difference = np.subtract(left, partner)
+    return inside & (np.abs(difference, out=difference) <= tolerance_px)
 
 
 def zncc_score(left: np.ndarray, right: np.ndarray, disparity: np.ndarray, window: int) -> np.ndarray:

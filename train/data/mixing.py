@@ -114,18 +114,41 @@ def parse_data_arg(text: str) -> tuple[str, Path]:
     return name, Path(path)
 
 
-def shard_streams(data: Sequence[str], weights: dict[str, float], *, shuffle: bool, seed: int,
-                  rank: int | None, world_size: int | None) -> list[Stream]:
-    """One ``ShardDataset`` stream per dataset name (``--data`` paths sharing a NAME are one
-    stream), split across ranks."""
-    from depthcur.train.data.shards import ShardDataset
+def data_groups(data: Sequence[str]) -> dict[str, list[str]]:
+    """``--data`` paths by stream name (paths sharing a NAME are one stream); a missing path, or a
+    shard folder without a sample, is a UsageError naming it."""
+    from depthcur.core.exits import UsageError
+    from depthcur.train.data.shards import resolve_shards
 
     groups: dict[str, list[str]] = {}
     for text in data:
         name, path = parse_data_arg(text)
         if not path.exists():
             raise FileNotFoundError(f"--data {text}: {path} does not exist")
+        if all(ref.count == 0 for ref in resolve_shards([path])):
+            raise UsageError(f"{path} holds no sample", f"--data {text}",
+                             "build-shards wrote no shard there; point --data at a shard folder with samples")
         groups.setdefault(name, []).append(str(path))
+    return groups
+
+
+def data_identity(data: Sequence[str]) -> dict[str, list[str]]:
+    """What each ``--data`` stream holds, by content: ``file sha256`` per shard (the manifest's
+    checksum; the size for a shard file given on its own). A resumed run must see the same."""
+    from depthcur.train.data.shards import resolve_shards
+
+    return {name: [f"{Path(ref.path).name} {ref.sha256 or f'{Path(ref.path).stat().st_size} bytes'}"
+                   for ref in resolve_shards(paths)]
+            for name, paths in sorted(data_groups(data).items())}
+
+
+def shard_streams(data: Sequence[str], weights: dict[str, float], *, shuffle: bool, seed: int,
+                  rank: int | None, world_size: int | None) -> list[Stream]:
+    """One ``ShardDataset`` stream per dataset name (``--data`` paths sharing a NAME are one
+    stream), split across ranks."""
+    from depthcur.train.data.shards import ShardDataset
+
+    groups = data_groups(data)
     unknown = weights.keys() - groups.keys()
     if unknown:
         raise ValueError(f"data.weights names {sorted(unknown)} but the --data streams are {sorted(groups)}")

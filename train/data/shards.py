@@ -33,6 +33,7 @@ class ShardRef:
     path: str
     format: str
     count: int | None = None
+    sha256: str | None = None        # from the manifest; None for a shard file given on its own
 
 
 def resolve_shards(paths: Sequence[str | os.PathLike], format: str = "auto") -> list[ShardRef]:
@@ -52,7 +53,8 @@ def resolve_shards(paths: Sequence[str | os.PathLike], format: str = "auto") -> 
             if fmt not in manifest.formats:
                 raise SchemaError(f"shard folder has no {fmt} shards (it has {manifest.formats})",
                                   path=str(path))
-            refs += [ShardRef(str(path / s.files[fmt].path), fmt, s.count) for s in manifest.shards]
+            refs += [ShardRef(str(path / s.files[fmt].path), fmt, s.count, s.files[fmt].sha256)
+                     for s in manifest.shards]
         elif path.is_file():
             fmt = _FORMAT_BY_EXT.get(path.suffix.lstrip("."))
             if fmt is None or (format != "auto" and fmt != format):

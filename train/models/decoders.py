@@ -1,6 +1,7 @@
-"""Depth decoders: MoGe-style ConvStack (MDM) and a DPT head with optional prompt injection.
+"""The DPT head (with optional prompt injection) of the prompt and distill networks, and the UV map
+the MDM network's ConvStack (``lingbot.py``) takes at every level.
 
-Both end in a positive metric depth map at the input resolution: the network predicts log
+The DPT head ends in a positive metric depth map at the input resolution: it predicts log
 depth, which keeps the output positive and makes near and far errors comparable in scale.
 """
 
@@ -37,44 +38,6 @@ class ResidualConvBlock(nn.Module):
 
 def log_depth_to_metric(log_depth: torch.Tensor) -> torch.Tensor:
     return torch.exp(log_depth.clamp(-8.0, 8.0))
-
-
-class ConvStackDecoder(nn.Module):
-    """[cls] + last-layer RGB tokens -> residual blocks and x2 transposed convs up to 16x the
-    token grid, UV encodings concatenated at each scale -> log-depth head -> resize to input."""
-
-    def __init__(self, embed_dim: int, channels: tuple[int, ...] = (256, 128, 64, 32, 32),
-                 blocks_per_stage: int = 1, log_depth_bias: float = 0.7):
-        super().__init__()
-        self.project = nn.Conv2d(embed_dim + 2, channels[0], 1)
-        self.stages = nn.ModuleList()
-        self.upsamples = nn.ModuleList()
-        for c_in, c_out in zip(channels[:-1], channels[1:]):
-            self.stages.append(nn.Sequential(*(ResidualConvBlock(c_in) for _ in range(blocks_per_stage))))
-            self.upsamples.append(nn.ConvTranspose2d(c_in, c_out, kernel_size=2, stride=2))
-        self.fuse_uv = nn.ModuleList(nn.Conv2d(c + 2, c, 1) for c in channels[1:])
-        self.head = nn.Sequential(ResidualConvBlock(channels[-1]), nn.ReLU(),
-                                  nn.Conv2d(channels[-1], 1, 3, padding=1))
-        nn.init.zeros_(self.head[-1].weight)
-        # exp(0.7) ~ 2 m is a sensible indoor start; 0 when the output is a residual over a prior
-        nn.init.constant_(self.head[-1].bias, log_depth_bias)
-
-    def forward(self, tokens: torch.Tensor, cls_token: torch.Tensor, grid: tuple[int, int],
-                out_size: tuple[int, int], log_prior: torch.Tensor | None = None) -> torch.Tensor:
-        """Metric depth (B, H, W); ``log_prior`` (B, 1, H, W) is added to the predicted log depth."""
-        b, _, c = tokens.shape
-        gh, gw = grid
-        aspect = out_size[1] / out_size[0]
-        x = (tokens + cls_token[:, None]).transpose(1, 2).reshape(b, c, gh, gw)
-        x = self.project(torch.cat([x, uv_grid(gh, gw, aspect, x).expand(b, -1, -1, -1)], 1))
-        for stage, up, fuse in zip(self.stages, self.upsamples, self.fuse_uv):
-            x = up(stage(x))
-            x = fuse(torch.cat([x, uv_grid(x.shape[2], x.shape[3], aspect, x).expand(b, -1, -1, -1)], 1))
-        log_depth = self.head(x)
-        log_depth = F.interpolate(log_depth, size=out_size, mode="bilinear", align_corners=False)
-        if log_prior is not None:
-            log_depth = log_depth + log_prior
-        return log_depth_to_metric(log_depth)[:, 0]
 
 
 class FeatureFusionBlock(nn.Module):

@@ -1,12 +1,12 @@
-"""The three stage networks built from one backbone: MDM, prompt-conditioned teacher, student."""
+"""The prompt-conditioned teacher and the student (the MDM network is ``lingbot.LingbotDepth``)."""
 
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .decoders import ConvStackDecoder, DPTHead
-from .depth_prior import DEFAULT_LOG_DEPTH, depth_to_log_input, log_depth_prior
+from .decoders import DPTHead
+from .depth_prior import depth_to_log_input
 from .vit import BackboneSpec, RGBDViT
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -23,33 +23,6 @@ def normalize_rgb(rgb: torch.Tensor) -> torch.Tensor:
 def dpt_layers(depth: int) -> tuple[int, ...]:
     """Four evenly spaced block indices, shallow to deep, ending at the last block."""
     return tuple(max(0, round(depth * f) - 1) for f in (0.25, 0.5, 0.75, 1.0))
-
-
-class MDMNet(nn.Module):
-    """RGB-D ViT + ConvStack. ``depth_mask`` (B, N) True = token masked; all True = monocular.
-
-    ``depth_prior`` (see :mod:`.depth_prior`): ``"none"`` predicts log depth directly as in
-    LingBot-Depth; ``"fill"``/``"median"`` predict a residual over a prior of the visible depth.
-    """
-
-    stage = "mdm"
-
-    def __init__(self, spec: BackboneSpec, decoder_channels: tuple[int, ...], depth_prior: str = "none"):
-        super().__init__()
-        self.depth_prior = depth_prior
-        self.patch_size = spec.patch_size
-        self.encoder = RGBDViT(spec, use_depth=True)
-        self.decoder = ConvStackDecoder(spec.embed_dim, decoder_channels,
-                                        log_depth_bias=DEFAULT_LOG_DEPTH if depth_prior == "none" else 0.0)
-
-    def forward(self, rgb: torch.Tensor, depth: torch.Tensor | None = None,
-                depth_mask: torch.Tensor | None = None) -> torch.Tensor:
-        h, w = rgb.shape[2:]
-        depth = None if depth is None else (depth[:, 0] if depth.dim() == 4 else depth)
-        depth_in = None if depth is None else depth_to_log_input(depth[:, None])
-        enc = self.encoder(normalize_rgb(rgb), depth_in, depth_mask, layers=(-1,))
-        prior = log_depth_prior(self.depth_prior, depth, depth_mask, self.patch_size, rgb)
-        return self.decoder(enc.rgb_tokens[0], enc.cls_tokens[0], enc.grid, (h, w), prior)
 
 
 class PromptNet(nn.Module):

@@ -88,6 +88,10 @@ class BackboneSpec:
     pos_grid: int = 37            # DINOv2 is pretrained at 518 px = 37 x 37 patches
     num_register_tokens: int = 0
     layerscale_init: float = 1e-5
+    #: DINOv2's position-embedding resize: with an offset > 0 a bicubic scale factor of
+    #: (grid + offset) / pos_grid (DINOv2 without registers uses 0.1), else the exact grid size
+    interpolate_offset: float = 0.0
+    interpolate_antialias: bool = False
 
 
 class DinoBackbone(nn.Module):
@@ -119,7 +123,12 @@ class DinoBackbone(nn.Module):
         if (grid_h, grid_w) == (g, g):
             return pos
         pos = pos.reshape(1, g, g, -1).permute(0, 3, 1, 2)
-        pos = F.interpolate(pos.float(), size=(grid_h, grid_w), mode="bicubic", align_corners=False)
+        offset = self.spec.interpolate_offset
+        # the scale factor, not the size, sets the sampling positions: they differ by up to ~3e-2
+        resize = ({"scale_factor": ((grid_h + offset) / g, (grid_w + offset) / g)} if offset > 0
+                  else {"size": (grid_h, grid_w)})
+        pos = F.interpolate(pos.float(), mode="bicubic", align_corners=False,
+                            antialias=self.spec.interpolate_antialias, **resize)
         return pos.to(self.pos_embed.dtype).permute(0, 2, 3, 1).reshape(1, grid_h * grid_w, -1)
 
     @property
@@ -244,9 +253,14 @@ def load_dinov2_weights(backbone: DinoBackbone, path: str) -> None:
     for nest in ("model", "teacher", "state_dict"):
         if isinstance(state, dict) and nest in state and isinstance(state[nest], dict):
             state = state[nest]
+    if not isinstance(state, dict):
+        raise ValueError(f"--init-backbone {path}: holds a {type(state).__name__}, not a state dict of "
+                         f"DINOv2 weights; pass an official checkpoint such as dinov2_vitl14_pretrain.pth")
     state = {_strip_prefix(k): v for k, v in state.items()}
+    # what DINOv2 does not have (MDM's depth patch embedding) keeps its initial values
+    own = {k: v for k, v in backbone.state_dict().items() if k.startswith("depth_patch_embed.")}
     try:
-        backbone.load_state_dict(state, strict=True)
+        backbone.load_state_dict({**own, **state}, strict=True)
     except RuntimeError as exc:
         raise ValueError(f"--init-backbone {path}: not a DINOv2 checkpoint matching this config "
                          f"(embed_dim={backbone.spec.embed_dim}, depth={backbone.spec.depth}, "

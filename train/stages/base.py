@@ -38,6 +38,10 @@ class Stage:
         """The stage a run trains; ``prior`` is the --prior run or checkpoint, for stages that use one."""
         return cls(cfg)
 
+    def start_from(self, path: str) -> None:
+        """Train on from all weights of the network in ``path`` (``--init-from``)."""
+        raise ValueError(f"--init-from {path}: only 'train mdm' starts from a whole network")
+
     @classmethod
     def for_inference(cls, cfg: TrainConfig, extras: dict[str, Any], device: torch.device) -> "Stage":
         """The stage of a checkpoint, with what its ``checkpoint_extras`` saved, ready on ``device``."""

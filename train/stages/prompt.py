@@ -44,7 +44,8 @@ class PriorModel:
         if state.get("stage") != "mdm":
             raise ValueError(f"--prior {path}: expected an MDM checkpoint, got stage {state.get('stage')!r}")
         model = MDMStage.network_from_checkpoint(state)
-        return cls(model, {"stage": "mdm", "config": state["config"], "model": state["model"]})
+        return cls(model, {"stage": "mdm", "config": state["config"], "model": state["model"],
+                           "extras": state.get("extras", {})})
 
     @classmethod
     def from_saved(cls, saved: dict[str, Any] | None) -> "PriorModel":
@@ -59,7 +60,7 @@ class PriorModel:
             return np.ones((rgb.shape[0], rgb.shape[2], rgb.shape[3]), np.float32)
         self.model.eval()
         rgb = rgb.to(next(self.model.parameters()).device)
-        return self.model(rgb, None, None).float().cpu().numpy()
+        return self.model(rgb)["depth"].float().cpu().numpy()   # no depth: every depth token dropped
 
 
 def make_prompt_inputs(prior: np.ndarray, sparse_sources: list[np.ndarray], cfg, rng: np.random.Generator,

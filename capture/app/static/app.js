@@ -2,10 +2,14 @@
 "use strict";
 const $ = (id) => document.getElementById(id);
 const state = { category: null, busy: false, quotas: [] };
+// written into the page by the server at each start; every POST must carry it (no other page can read it)
+const TOKEN = document.querySelector('meta[name="depthcur-token"]').content;
 
 async function api(path, body) {
-  const options = body === undefined ? {} :
-    { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) };
+  const options = body === undefined ? {} : {
+    method: "POST", headers: { "Content-Type": "application/json", "X-Depthcur-Token": TOKEN },
+    body: JSON.stringify(body),
+  };
   const response = await fetch(path, options);
   const payload = await response.json();
   if (!response.ok) throw new Error(payload.error || `HTTP ${response.status}`);
