@@ -176,22 +176,31 @@ def test_released_format_keys_spellings_and_leftovers(fixture, tmp_path):
 
 # ---------------------------------------------------------------- fine-tuning a released checkpoint
 
-def test_released_checkpoint_fine_tunes_with_init_from(fixture, released_file, depthcur_cmd, ray_local, tmp_path):
-    """``train mdm --init-from model.pt`` (2 steps), then ``--init-from`` that run (1 step): every weight
-    starts from the file, decoder and mask head included, and the result loads and infers."""
+@pytest.fixture(scope="module")
+def rendered_shards(ray_local, tmp_path_factory) -> Path:
+    """Parquet shards of two Cycles renders at the smallest size the renderer takes (64x48, 4 spp)."""
+    from depthcur.curate.shards.build import build_shards
+    from depthcur.render import RenderConfig, render_scenes
+
+    root = tmp_path_factory.mktemp("rendered")
+    render_scenes(RenderConfig(scenes="procedural:1", out=root / "raw", samples_per_scene=2, resolution="64x48",
+                               spp=4, seed=11, workers=1, threads_per_worker=2))
+    build_shards(inputs=[root / "raw"], out=root / "shards", formats=("parquet",), samples_per_shard=2)
+    return root / "shards"
+
+
+@pytest.mark.blender
+@pytest.mark.slow
+def test_released_checkpoint_fine_tunes_with_init_from(fixture, released_file, rendered_shards, depthcur_cmd,
+                                                       tmp_path):
+    """``train mdm --init-from model.pt`` (2 steps on Blender-rendered shards), then ``--init-from`` that run
+    (1 step): every weight starts from the file, decoder and mask head included, and the result loads and infers."""
     import subprocess
 
-    from depthcur.curate.shards.build import build_shards
-    from depthcur.schemas import write_sample
-    from depthcur.synthetic import make_sample
-
     meta, arrays = fixture
-    for i in range(4):
-        write_sample(tmp_path / "raw", make_sample(f"synthetic/s{i:03d}", height=60, width=80, seed=i))
-    build_shards(inputs=[tmp_path / "raw"], out=tmp_path / "shards", formats=("parquet",), samples_per_shard=4)
     runs = {"first": ("2", released_file), "second": ("1", tmp_path / "first")}
     for name, (steps, start) in runs.items():
-        proc = subprocess.run([*depthcur_cmd, "train", "mdm", "--data", str(tmp_path / "shards"), "--out",
+        proc = subprocess.run([*depthcur_cmd, "train", "mdm", "--data", str(rendered_shards), "--out",
                                str(tmp_path / name), "--init-from", str(start), "--steps", steps, "--threads", "1",
                                "--device", "cpu"], capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr

@@ -391,3 +391,55 @@ def test_every_preset_is_a_config_of_the_lingbot_network(preset):
     if preset in ("tiny", "small"):   # and it runs (the larger ones have the same layout)
         out = MDMStage(cfg).build_model().eval()(torch.rand(1, 3, 28, 42), torch.rand(1, 28, 42) + 1)
         assert out["depth"].shape == (1, 28, 42) and torch.isfinite(out["depth"]).all()
+
+
+def test_aspect_range_gives_batches_their_own_whole_patch_shapes_and_resumes_exactly(tmp_path):
+    """With data.aspect_range on, MDM trains on batches of several shapes, each whole patches with about the
+    crop's pixel count; a run resumed from its step-3 checkpoint draws the same shapes and losses."""
+    import shutil
+
+    from depthcur.synthetic import make_sample
+    from depthcur.train.data.mixing import memory_stream
+    from depthcur.train.loop import Trainer
+    from depthcur.train.stages import MDMStage
+
+    cfg = load_config("tiny")
+    cfg.data.aspect_range, cfg.run.steps, cfg.run.checkpoint_every = (0.5, 2.0), 6, 3
+    shapes: list[tuple[int, int]] = []
+
+    class ShapeRecordingMDM(MDMStage):
+        def prepare(self, items, rng):
+            batch = super().prepare(items, rng)
+            shapes.append(tuple(batch["rgb"].shape[2:]))
+            return batch
+
+    def stream():
+        return [memory_stream("sim", [make_sample(f"synthetic/s{i:03d}", height=60, width=80, seed=i)
+                                      for i in range(4)])]
+
+    full = Trainer(ShapeRecordingMDM(cfg), cfg, stream(), tmp_path / "full").run()
+    full_shapes = list(shapes)
+    patch, crop_pixels = cfg.model.patch_size, cfg.crop[0] * cfg.crop[1]
+    assert len(full_shapes) == 6 and len(set(full_shapes)) > 1, full_shapes
+    for height, width in full_shapes:
+        assert height % patch == 0 and width % patch == 0
+        assert 0.85 < height * width / crop_pixels < 1.15, (height, width)
+    assert all(math.isfinite(loss) for loss in full.losses)
+
+    shutil.copytree(tmp_path / "full", tmp_path / "resumed")
+    (tmp_path / "resumed" / "checkpoints" / "step_00000006.pt").unlink()
+    shapes.clear()
+    resumed = Trainer(ShapeRecordingMDM(cfg), cfg, stream(), tmp_path / "resumed", resume=True).run()
+    assert shapes == full_shapes[3:] and resumed.losses == full.losses[3:]
+
+
+def test_aspect_range_off_keeps_the_crop_and_must_start_above_zero():
+    from depthcur.train.augment import batch_crop_shape
+
+    assert batch_crop_shape((56, 70), (0.0, 0.0), 14, np.random.default_rng(0)) == (56, 70)
+    assert load_config("tiny").data.aspect_range == (0.0, 0.0)
+    assert load_config("large").data.aspect_range == (0.5, 2.0)
+    cfg = load_config("tiny")
+    cfg.data.aspect_range = (0.0, 2.0)
+    with pytest.raises(ConfigError, match="aspect_range"):
+        cfg.validate()

@@ -29,6 +29,21 @@ class TrainItem:
     key: str
 
 
+def batch_crop_shape(crop_hw: tuple[int, int], aspect_range: tuple[float, float], patch: int,
+                     rng: np.random.Generator) -> tuple[int, int]:
+    """One batch's crop (H, W): ``crop_hw`` when ``aspect_range`` is off ((0, 0)), else whole patches with
+    a width/height ratio drawn log-uniformly from the range (portrait and landscape alike) and about
+    ``crop_hw``'s pixel count, so the step's cost stays near the configured crop's."""
+    low, high = aspect_range
+    if high <= 0:
+        return crop_hw
+    aspect = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    num_patches = (crop_hw[0] // patch) * (crop_hw[1] // patch)
+    rows = max(1, round((num_patches / aspect) ** 0.5))
+    cols = max(1, round(num_patches / rows))   # from the count, not the aspect: the pixel count stays closest
+    return rows * patch, cols * patch
+
+
 def random_resized_crop(sample: Sample, out_hw: tuple[int, int], scale: tuple[float, float],
                         rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, Intrinsics]:
     """Crop a random window with the output aspect covering ``scale`` of the image area, resize to ``out_hw``."""

@@ -107,6 +107,9 @@ class DataConfig(Checked):
     prefetch_batches: int = field(default=-1, metadata={"min": -1})
     #: random crop side as a fraction of the image (lo, hi)
     crop_scale: tuple[float, float] = field(default=(0.5, 1.0), metadata={"above": 0, "max": 1, "ordered": "<="})
+    #: per-batch crop aspect ratio (width / height) drawn log-uniformly from (lo, hi); the crop keeps about
+    #: data.crop's pixel count in whole patches. (0, 0) = off: every batch has data.crop's shape
+    aspect_range: tuple[float, float] = field(default=(0.0, 0.0), metadata={"min": 0, "ordered": "<="})
     #: augmentation probabilities and the colour-jitter strength
     flip_prob: float = field(default=0.5, metadata=FRACTION)
     color_jitter: float = field(default=0.2, metadata={"min": 0})
@@ -172,6 +175,9 @@ class RunConfig(Checked):
 
 
 PRESETS = ("tiny", "small", "base", "large")
+#: base/large crop aspect ratios (width / height): portrait 1:2 to landscape 2:1. The LingBot-Depth
+#: description (../shared/DESIGN.md) says only "any aspect ratio", so this range is our choice
+WIDE_ASPECT_RANGE = (0.5, 2.0)
 
 
 @dataclass
@@ -197,6 +203,7 @@ class TrainConfig(Checked):
             (all(0 <= i < m.depth for i in m.intermediate_layers), "model.intermediate_layers must be 0..depth-1"),
             (0 <= m.num_tokens_range[0] <= m.num_tokens_range[1], "model.num_tokens_range must be 0 <= lo <= hi"),
             (all(c >= m.patch_size for c in d.crop), "data.crop must be at least one patch"),
+            (d.aspect_range[1] == 0 or d.aspect_range[0] > 0, "data.aspect_range must be (0, 0) (off) or lo > 0"),
         ]
         problems = [msg for ok, msg in checks if not ok] + self._field_problems()
         if problems:
@@ -245,12 +252,12 @@ def preset_config(name: str) -> TrainConfig:
     if name == "base":
         return TrainConfig(preset="base", model=ModelConfig(embed_dim=768, depth=12, num_heads=12, dpt_features=192,
                                                             prompt_blocks=2),
-                           data=DataConfig(batch_size=8, crop=(476, 630)))
+                           data=DataConfig(batch_size=8, crop=(476, 630), aspect_range=WIDE_ASPECT_RANGE))
     if name == "large":  # ViT-L/14 as in LingBot-Depth / MetricAnything
         return TrainConfig(preset="large", model=ModelConfig(embed_dim=1024, depth=24, num_heads=16,
                                                              decoder_channels=(512, 256, 128, 64, 32),
                                                              dpt_features=256),
-                           data=DataConfig(batch_size=8, crop=(480, 640)))
+                           data=DataConfig(batch_size=8, crop=(480, 640), aspect_range=WIDE_ASPECT_RANGE))
     raise FieldValueError("preset", f"unknown config preset {name!r}", f"use {', '.join(PRESETS)}")
 
 

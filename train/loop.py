@@ -23,7 +23,7 @@ from depthcur.core.progress import get_logger, progress_task
 from depthcur.schemas import write_bytes_atomic
 
 from . import checkpoint as ckpt
-from .augment import augment_sample
+from .augment import augment_sample, batch_crop_shape
 from .config import ConfigError, TrainConfig, config_from_dict
 from .data.mixing import MixedStream, MixPosition, Stream
 from .device import torch_device
@@ -316,7 +316,9 @@ class Trainer:
         """One batch of augmented items and the stream position just after it; samples that
         fail are skipped and counted."""
         items = []
-        crop = self.cfg.crop
+        # the shape is drawn from the batch's first draw index, which resume restores exactly
+        crop = batch_crop_shape(self.cfg.crop, self.cfg.data.aspect_range, self.cfg.model.patch_size,
+                                np.random.default_rng([self.cfg.run.seed, 12, self.stream.position.draws]))
         while len(items) < self.cfg.data.batch_size:
             draw, sample = next(self.stream)
             try:
