@@ -7,16 +7,46 @@ import numpy as np
 from .record import Sample
 
 
+#: float dtype -> the signed integer of its width: positive finite floats order like their bit patterns
+_SAME_ORDER_INTEGER = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
+
+
+def _valid_mask(depth: np.ndarray) -> np.ndarray:
+    return np.isfinite(depth) & (depth > 0)
+
+
+def _fraction(mask: np.ndarray) -> float:
+    # the count over the size is the same float as np.mean(mask): both are one correctly rounded division
+    return np.count_nonzero(mask) / mask.size if mask.size else 0.0
+
+
 def valid_ratio(depth: np.ndarray) -> float:
     """Fraction of pixels with valid (positive, finite) depth."""
-    return float(np.mean(np.isfinite(depth) & (depth > 0))) if depth.size else 0.0
+    return _fraction(_valid_mask(depth))
+
+
+def median_of_valid(valid: np.ndarray) -> float:
+    """``np.median`` of positive finite values (1-D, not empty; reordered in place), to the bit.
+
+    Quicker than ``np.median``: a float32/float64 array is selected as integers of the same width
+    (same order for positive finite values), and without the extra partition ``np.median`` makes
+    to look for NaNs, which ``valid`` cannot hold.
+    """
+    integer = _SAME_ORDER_INTEGER.get(valid.dtype)
+    if integer is None:
+        return float(np.median(valid))
+    half = valid.size // 2
+    middle = [half] if valid.size % 2 else [half - 1, half]
+    valid.view(integer).partition(middle)
+    return float(np.mean(valid[middle], axis=0))   # np.median's own mean of the middle one or two
 
 
 def depth_summary(depth: np.ndarray, prefix: str) -> dict[str, float]:
-    valid = depth[np.isfinite(depth) & (depth > 0)]
-    out = {f"{prefix}_valid_ratio": valid_ratio(depth)}
+    mask = _valid_mask(depth)
+    valid = depth[mask]
+    out = {f"{prefix}_valid_ratio": _fraction(mask)}
     if valid.size:
-        out.update({f"{prefix}_min": float(valid.min()), f"{prefix}_median": float(np.median(valid)),
+        out.update({f"{prefix}_min": float(valid.min()), f"{prefix}_median": median_of_valid(valid),
                     f"{prefix}_max": float(valid.max())})
     return out
 

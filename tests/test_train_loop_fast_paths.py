@@ -1,5 +1,5 @@
 """train: the loop's faster step (multi-tensor AdamW, parameters listed once, train mode set only when
-it was left) trains exactly as the plain step does: the same losses and the same weights, bit for bit."""
+it was left, gradients rescaled only when clipping) trains exactly as the plain step does: the same losses and the same weights, bit for bit."""
 
 import numpy as np
 import torch
@@ -7,7 +7,7 @@ import torch
 from depthcur.synthetic import make_sample
 from depthcur.train.config import load_config
 from depthcur.train.data.mixing import memory_stream
-from depthcur.train.loop import Trainer, lr_factor, param_groups
+from depthcur.train.loop import Trainer, clip_grad_norm, lr_factor, param_groups
 from depthcur.train.runner import RunRequest, build_stage
 
 
@@ -60,3 +60,25 @@ def test_fast_step_trains_exactly_like_the_plain_step(tmp_path):
     torch.manual_seed(0)
     initial, _ = trainer(tmp_path, "init")
     assert any(not torch.equal(a, b) for a, b in zip(fast.model.parameters(), initial.model.parameters()))   # moved
+
+
+def test_clip_grad_norm_matches_torch_bit_for_bit_clipped_or_not():
+    torch.manual_seed(0)
+    shapes = [(7, 5), (5,), (3, 4, 2), (1,)]
+    for scale in (1e-3, 10.0):   # a norm below max_norm (nothing to rescale) and one far above it
+        ours = [torch.nn.Parameter(torch.zeros(s)) for s in shapes]
+        theirs = [torch.nn.Parameter(torch.zeros(s)) for s in shapes]
+        for a, b in zip(ours, theirs):
+            a.grad = torch.randn(a.shape) * scale
+            b.grad = a.grad.clone()
+        ours[1].grad = None   # parameters without a gradient are left out, as torch does
+        theirs[1].grad = None
+        norm = clip_grad_norm(ours, 1.0)
+        expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0)
+        assert torch.equal(norm, expected)
+        assert (float(norm) > 1.0) == (scale > 1)
+        for a, b in zip(ours, theirs):
+            assert (a.grad is None and b.grad is None) or torch.equal(a.grad, b.grad)
+        if scale > 1:
+            clipped = torch.linalg.vector_norm(torch.cat([p.grad.flatten() for p in ours if p.grad is not None]))
+            assert abs(float(clipped) - 1.0) < 1e-4

@@ -73,8 +73,8 @@ class StereoMatch:
 
     @property
     def lr_consistent_ratio(self) -> float:
-        matched = int(self.matched.sum())
-        return float(self.consistent.sum()) / matched if matched else 0.0
+        matched = np.count_nonzero(self.matched)
+        return np.count_nonzero(self.consistent) / matched if matched else 0.0
 
 
 def match_with_lr_check(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", *,
@@ -86,7 +86,7 @@ def match_with_lr_check(left: np.ndarray, right: np.ndarray, matcher: str = "sgb
     disp_left = match(left, right)
     disp_right = right_disparity_by_swap_flip(left, right, match)
     consistent = left_right_consistent(disp_left, disp_right, lr_threshold_px)
-    return StereoMatch(np.where(consistent, disp_left, 0).astype(np.float32),
+    return StereoMatch(np.where(consistent, disp_left, 0).astype(np.float32, copy=False),
                        np.isfinite(disp_left) & (disp_left > 0), consistent)
 
 

@@ -42,8 +42,14 @@ def local_texture(image: np.ndarray, window: int = 5) -> np.ndarray:
 
     img = image.astype(np.float32)
     mean = cv2.blur(img, (window, window))
-    mean_sq = cv2.blur(img * img, (window, window))
-    return np.sqrt(np.maximum(mean_sq - mean * mean, 0))
+    variance = cv2.blur(np.square(img, out=img), (window, window))
+    variance -= np.square(mean, out=mean)
+    return np.sqrt(np.maximum(variance, 0, out=variance), out=variance)
+
+
+def nearly_equal(a: Any, b: Any) -> bool:
+    """``np.allclose(a, b)``, quick when the two are exactly equal (the common identity pose and shared K)."""
+    return bool(np.array_equal(a, b) or np.allclose(a, b))
 
 
 def is_rescaled_same_camera(k_ir: Intrinsics, k_rgb: Intrinsics, t_rgb_from_ir: np.ndarray,
@@ -95,7 +101,9 @@ def prior_gt_agreement(pseudo: np.ndarray, prior: np.ndarray) -> dict[str, float
     if not n_both:
         return {"pseudo_vs_prior_valid_ratio": 0.0}
     p, g = pseudo[both], prior[both]   # selected once
-    absrel = np.abs(p - g) / g
+    absrel = np.subtract(p, g)
+    np.abs(absrel, out=absrel)
+    absrel /= g   # in place: p is float (a pseudo-label), so p - g is too
     return {"pseudo_vs_prior_absrel": float(absrel.mean()),
             "pseudo_vs_prior_delta1": np.count_nonzero(np.maximum(p / g, g / p) < 1.25) / n_both,
             "pseudo_vs_prior_valid_ratio": n_both / both.size}
@@ -110,17 +118,17 @@ def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelC
     depth_ir = disparity_to_depth(match.disparity, k_ir.fx, float(sample.baseline_m))
     in_range = (depth_ir >= config.min_depth_m) & (depth_ir <= config.max_depth_m)
     confident = local_texture(to_gray_uint8(sample.ir_left)) >= config.min_texture
-    depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32)
+    depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32, copy=False)
 
     t = np.eye(4) if sample.T_rgb_from_ir is None else np.asarray(sample.T_rgb_from_ir, dtype=np.float64)
-    same_frame = np.allclose(t, np.eye(4)) and depth_ir.shape == sample.rgb.shape[:2] \
-        and np.allclose(k_ir.as_list(), Intrinsics.from_any(sample.K_rgb).as_list())
+    same_frame = nearly_equal(t, np.eye(4)) and depth_ir.shape == sample.rgb.shape[:2] \
+        and nearly_equal(k_ir.as_list(), Intrinsics.from_any(sample.K_rgb).as_list())
     depth_gt = depth_ir if same_frame else register_depth(depth_ir, k_ir, Intrinsics.from_any(sample.K_rgb), t,
                                                           sample.rgb.shape[:2])
     stats = dict(sample.stats)
     stats["lr_consistent_ratio"] = match.lr_consistent_ratio
-    stats["stereo_matched_ratio"] = float(match.matched.mean())
-    stats["pseudo_valid_ratio"] = float((depth_ir > 0).mean())
+    stats["stereo_matched_ratio"] = np.count_nonzero(match.matched) / match.matched.size
+    stats["pseudo_valid_ratio"] = np.count_nonzero(depth_ir > 0) / depth_ir.size
     prior_kind = getattr(sample.depth_gt_kind, "value", sample.depth_gt_kind)
     if sample.depth_gt is not None and prior_kind in ("rendered", "lidar", "sensor"):
         stats.update(prior_gt_agreement(depth_gt, sample.depth_gt))
