@@ -171,12 +171,16 @@ def region_metrics(fit: AlignedPrediction, region_valid: np.ndarray) -> dict[str
     return {**errors, **result}
 
 
+def stereo_grid_matches(pred: np.ndarray, sample: Sample, case: ProtocolCase) -> bool:
+    """True when the sample has GT disparity on the same grid as the prediction."""
+    return bool(sample.disparity_gt is not None and sample.baseline_m and sample.K_ir is not None
+                and sample.disparity_gt.shape == pred.shape and case.gt.shape == sample.depth_gt.shape
+                and (sample.T_rgb_from_ir is None or np.allclose(sample.T_rgb_from_ir, np.eye(4))))
+
+
 def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: str) -> dict[str, float]:
     """Stereo metrics when the sample has GT disparity on the same grid as the prediction."""
-    same_grid = (sample.disparity_gt is not None and sample.baseline_m and sample.K_ir is not None
-                 and sample.disparity_gt.shape == pred.shape and case.gt.shape == sample.depth_gt.shape
-                 and (sample.T_rgb_from_ir is None or np.allclose(sample.T_rgb_from_ir, np.eye(4))))
-    if not same_grid:
+    if not stereo_grid_matches(pred, sample, case):
         return {}
     disparity = depth_to_disparity(pred, sample.K_ir.fx, sample.baseline_m)
     return case_reference(case, where).stereo(sample.disparity_gt, where).metrics(disparity, where=where)

@@ -15,7 +15,8 @@ from depthcur.evaluate import metrics
 from depthcur.evaluate.align import apply_alignment
 from depthcur.evaluate.baselines import FillNearest, Inpaint
 from depthcur.evaluate.protocols import ProtocolCase, fde_regions, make_case, protocol_rng
-from depthcur.evaluate.runner import DENSE_EVAL_FRACTION, FDE_METRICS, FDE_REGIONS, MISSED_METRICS, score
+from depthcur.evaluate.runner import (DENSE_EVAL_FRACTION, FDE_METRICS, FDE_REGIONS, MISSED_METRICS, score,
+                                     stereo_grid_matches)
 from depthcur.synthetic import make_sample
 
 # ---------------------------------------------------------------- reference implementations
@@ -135,10 +136,7 @@ def ref_fde(pred, case):
 
 
 def ref_stereo_scores(pred, sample, case):
-    same_grid = (sample.disparity_gt is not None and sample.baseline_m and sample.K_ir is not None
-                 and sample.disparity_gt.shape == pred.shape and case.gt.shape == sample.depth_gt.shape
-                 and (sample.T_rgb_from_ir is None or np.allclose(sample.T_rgb_from_ir, np.eye(4))))
-    if not same_grid:
+    if not stereo_grid_matches(pred, sample, case):   # which samples qualify is not the fast path under test
         return {}
     disparity = depth_to_disparity(pred, sample.K_ir.fx, sample.baseline_m)
     pred, gt, gt_valid = ref_check_maps(disparity, sample.disparity_gt)
