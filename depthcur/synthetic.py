@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from depthcur.core.stereo import depth_to_disparity
-from depthcur.schemas import DepthGtKind, Intrinsics, Sample, Source, Split, with_stats
+from depthcur.schemas import DepthGtKind, Intrinsics, MaterialClass, Sample, Source, Split, with_stats
 
 
 def scene_depth(h: int, w: int, fx: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -73,13 +73,15 @@ def make_sample(key: str, *, height: int = 120, width: int = 160, seed: int = 0,
     raw = depth.copy()
     raw[:, : int(disparity.max()) + 1] = 0
     ys, xs = np.nonzero(inst == 2)
-    raw[(inst == 2) & (np.arange(width)[None, :] < xs.min() + (xs.max() - xs.min()) // 2)] = 0
+    glass = (inst == 2) & (np.arange(width)[None, :] < xs.min() + (xs.max() - xs.min()) // 2)
+    raw[glass] = 0
+    material = np.where(glass, MaterialClass.TRANSPARENT, MaterialClass.OPAQUE).astype(np.uint8)
     raw[rng.random((height, width)) < 0.03] = 0
     raw = np.where(raw > 0, raw + rng.normal(0, 0.002, raw.shape) * raw ** 2, 0).astype(np.float32)
 
     sample = Sample(key=key, source=source, dataset=dataset, rgb=rgb, K_rgb=k, depth_raw=raw, depth_gt=depth,
                     depth_gt_kind=DepthGtKind.RENDERED, scene_id=f"synthetic_{seed}", scene_category="synthetic",
                     device="synthetic", split=split, ir_left=ir_left, ir_right=ir_right, disparity_gt=disparity,
-                    instance_mask=inst, K_ir=k, baseline_m=baseline, T_rgb_from_ir=np.eye(4),
+                    instance_mask=inst, material_mask=material, K_ir=k, baseline_m=baseline, T_rgb_from_ir=np.eye(4),
                     provenance={"generator": "depthcur.synthetic", "seed": seed})
     return with_stats(sample)

@@ -23,6 +23,16 @@ class DepthGtKind(str, Enum):
     TEACHER = "teacher"
 
 
+class MaterialClass(int, Enum):
+    """Codes of ``material_mask``: what a pixel's surface is made of, where a dataset says."""
+
+    UNLABELLED = 0
+    OPAQUE = 1
+    TRANSPARENT = 2
+    SPECULAR = 3          # mirrors and polished metal
+    DARK = 4              # light-absorbing surfaces that active sensors miss
+
+
 class Split(str, Enum):
     TRAIN = "train"
     VAL = "val"
@@ -68,6 +78,8 @@ MAP_FIELDS: tuple[MapField, ...] = (
     MapField("disparity_gt", ("float32",), 1, "ir", "npy",
              "ground-truth disparity fx_ir*B/Z in IR pixels, 0 = invalid"),
     MapField("instance_mask", ("uint16",), 1, "rgb", "png", "object pass index, 0 = background"),
+    MapField("material_mask", ("uint8",), 1, "rgb", "png",
+             "MaterialClass code per pixel: 0 unlabelled, 1 opaque, 2 transparent, 3 specular, 4 dark"),
 )
 MAP_FIELD_BY_NAME = {f.name: f for f in MAP_FIELDS}
 

@@ -77,6 +77,7 @@ class Sample:
     ir_right: np.ndarray | None = None
     disparity_gt: np.ndarray | None = None
     instance_mask: np.ndarray | None = None
+    material_mask: np.ndarray | None = None
     K_ir: Intrinsics | None = None
     baseline_m: float | None = None
     T_rgb_from_ir: np.ndarray | None = None

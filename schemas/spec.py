@@ -9,7 +9,7 @@ from __future__ import annotations
 from .codecs import MAX_COMPRESSION_RATIO, MAX_MAP_PIXELS
 from .containers import SCHEMA_METADATA_KEY, arrow_schema
 from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCALAR_FIELDS, SCENE_CATEGORIES, UINT16_LIMIT, DepthGtKind,
-                     Source, Split)
+                     MaterialClass, Source, Split)
 from .folder import META_NAME, TMP_PREFIX
 from .version import SCHEMA_VERSION
 
@@ -50,6 +50,8 @@ def format_spec_markdown() -> str:
     lines += ["## Enumerations", ""]
     for enum in (Source, DepthGtKind, Split):
         lines.append(f"- `{enum.__name__}`: " + ", ".join(f"`{e.value}`" for e in enum))
+    lines.append("- `MaterialClass` (codes of `material_mask`): "
+                 + ", ".join(f"{e.value} `{e.name.lower()}`" for e in MaterialClass))
     lines.append("- scene categories: " + ", ".join(f"`{c}`" for c in SCENE_CATEGORIES))
     lines += [
         "", "## Raw sample folders", "",

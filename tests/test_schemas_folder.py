@@ -20,9 +20,11 @@ def test_write_then_read_round_trips(tmp_path):
     back = read_sample(path)
     assert back.key == sample.key
     np.testing.assert_array_equal(back.instance_mask, sample.instance_mask)
+    np.testing.assert_array_equal(back.material_mask, sample.material_mask)
+    assert back.material_mask.dtype == np.uint8 and set(np.unique(back.material_mask)) == {1, 2}
     assert sorted(p.name for p in path.iterdir()) == sorted(
         ["meta.json", "rgb.png", "depth_raw.png", "depth_gt.png", "ir_left.png", "ir_right.png",
-         "disparity_gt.npy", "instance_mask.png"])
+         "disparity_gt.npy", "instance_mask.png", "material_mask.png"])
 
 
 def test_existing_sample_is_not_silently_overwritten(tmp_path):
