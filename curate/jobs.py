@@ -193,6 +193,12 @@ def export_task(folder: Path, in_dir: Path, layout: str, out: Path) -> str:
 
 
 def run_export(in_dir: Path, layout: str, out: Path, ray_address: str | None = None) -> JobSummary:
+    from .io import LAYOUTS
+
+    if not hasattr(LAYOUTS[layout], "export_sample"):   # the public benchmarks' layouts are read-only
+        writable = ", ".join(name for name, module in LAYOUTS.items() if hasattr(module, "export_sample"))
+        raise UsageError(f"the {layout} layout can be imported, not exported", "--format",
+                         f"export to one of {writable}")
     todo, skipped = pending_samples(in_dir, lambda key: done_marker(out, key).exists())
     return run_job("export", export_task, todo, skipped, ray_address, in_dir=in_dir, layout=layout, out=out)
 

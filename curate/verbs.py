@@ -59,7 +59,7 @@ class StereoJob(Checked, CurateIO):
 class LayoutJob(CurateIO):
     """``curate import`` / ``curate export``: a dataset layout on one side, sample folders on the other."""
 
-    #: dataset layout: lingbot, moge, kitti or generic
+    #: dataset layout: lingbot, moge, kitti, generic, or (import only) a public benchmark such as nyuv2 or eth3d
     layout: str
 
     def __post_init__(self):

@@ -2,6 +2,9 @@
 
 ``<root>/<scene>/<camera>_<seq>/{color,rawdepth,gtdepth}/<frame>.png`` with ``intrinsic.txt`` in the
 sequence folder; depth is 16-bit PNG in millimetres (0 = invalid). ``gtdepth`` may be absent.
+That is the dataset card's RobbyReal layout (``robbyant/mdm_depth``: ``RobbyReal/<scene_id>/
+orbbec_335_<seq>/``, ``realsense_D415_<seq>/`` ...); sequence folders are found at any depth, so
+``--in`` may also be the release root holding ``RobbyReal/`` (the key then keeps every folder name).
 """
 
 from __future__ import annotations
@@ -22,8 +25,9 @@ LOOKS_FOR = "sequence folders SCENE/SEQUENCE/ holding color/ (the LingBot-Depth 
 
 
 def find_items(root: Path) -> list[Path]:
-    """Sequence folders (those with a color/ folder), relative to root."""
-    return sorted(p.parent.relative_to(root) for p in root.glob("*/*/color") if p.is_dir())
+    """Sequence folders (those with a color/ folder, at least SCENE/SEQUENCE deep), relative to root."""
+    return sorted(p.parent.relative_to(root) for p in root.rglob("color")
+                  if p.is_dir() and len(p.parent.relative_to(root).parts) >= 2)
 
 
 def split_camera(sequence: str) -> tuple[str, str]:
@@ -31,7 +35,7 @@ def split_camera(sequence: str) -> tuple[str, str]:
     return (camera, seq) if camera else (sequence, "")
 
 
-def import_frame(seq_dir: Path, color: Path, k, scene: str, sequence: str) -> Sample:
+def import_frame(seq_dir: Path, color: Path, k, item: Path) -> Sample:
     rgb, fmt = read_rgb_file(color)
     maps = {}
     for folder, field in (("rawdepth", "depth_raw"), ("gtdepth", "depth_gt")):
@@ -39,8 +43,9 @@ def import_frame(seq_dir: Path, color: Path, k, scene: str, sequence: str) -> Sa
         if path.is_file():
             maps[field] = read_depth_png(path, DEFAULT_DEPTH_SCALE, field=field)
             check_same_size(rgb, color, maps[field], path, field)
+    scene, sequence = item.parts[-2:]
     camera, _ = split_camera(sequence)
-    sample = Sample(key=key_from_names("lingbot", scene, sequence, color.stem),
+    sample = Sample(key=key_from_names("lingbot", *item.parts, color.stem),
                     source=Source.REAL, dataset="lingbot-depth", rgb=rgb, K_rgb=k, scene_id=scene, device=camera,
                     depth_gt_kind=DepthGtKind.STEREO_PSEUDO if "depth_gt" in maps else None,
                     depth_encoding={f: DepthEncoding("png16", DEFAULT_DEPTH_SCALE) for f in maps}, rgb_format=fmt,
@@ -52,7 +57,7 @@ def import_item(root: Path, item: Path) -> list[Sample]:
     seq_dir = root / item
     k = read_intrinsic_txt(seq_dir / "intrinsic.txt")
     colors = sorted(p for p in (seq_dir / "color").iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    return [import_frame(seq_dir, color, k, item.parts[0], item.parts[1]) for color in colors]
+    return [import_frame(seq_dir, color, k, item) for color in colors]
 
 
 def export_sample(sample: Sample, out: Path) -> None:
