@@ -1,6 +1,9 @@
 """curate benchmarks, each figure a ratio against a baseline measured in the same run.
 
 - pseudo-label pairs/s (match + swap-and-flip LR check + filters + depth) vs one bare SGBM call;
+- pseudo-label precision against GT disparity on harder synthetic pairs (occlusions, a bare wall,
+  a "glass" patch, gain and noise; depthcur.synthetic.make_stereo_pair_sample): bad-2 and density of
+  the default label and of each confidence filter, as ratios against one bare SGBM call per pair;
 - LiDAR projection points/s (coordinate rows, one selection, np.minimum.at z-buffer) vs the
   straightforward numpy projection and z-buffer kept here (sort far-to-near, assign);
 - FoundationStereo pairs/s on a GPU, when a GPU, the repo and a checkpoint are available
@@ -37,9 +40,45 @@ def bench_pseudo_label(height: int, width: int, repeats: int) -> None:
     sample = make_sample("bench/s", height=height, width=width, seed=0)
     params = {"num_disparities": 64}
     bare = rate(lambda: raw_disparity(sample.ir_left, sample.ir_right, "sgbm", **params), repeats)
-    full = rate(lambda: pseudo_label_sample(sample, PseudoLabelConfig(matcher_params=params)), repeats)
-    print(f"pseudo-label {width}x{height}: {full:.1f} pairs/s; bare SGBM call {bare:.1f} pairs/s; "
-          f"ratio {full / bare:.2f}x (LR check costs a second, mirrored match)")
+    full = rate(lambda: pseudo_label_sample(sample, PseudoLabelConfig(matcher_params=params,
+                                                                      precision_curve=True)), repeats)
+    no_curve = rate(lambda: pseudo_label_sample(sample, PseudoLabelConfig(matcher_params=params)), repeats)
+    print(f"pseudo-label {width}x{height}: {no_curve:.1f} pairs/s; bare SGBM call {bare:.1f} pairs/s; "
+          f"ratio {no_curve / bare:.2f}x (LR check costs a second, mirrored match); with --precision-curve "
+          f"{full / bare:.2f}x (its WLS map costs about one more match)")
+
+
+def bench_pseudo_label_precision(height: int, width: int, pairs: int) -> None:
+    from depthcur.curate.stereo import PseudoLabelConfig, pseudo_label_sample, raw_disparity
+    from depthcur.core.stereo import depth_to_disparity
+    from depthcur.curate.stereo.confidence import bad_counts
+    from depthcur.synthetic import make_stereo_pair_sample
+
+    params = {"num_disparities": 64}
+    settings = {"default (LR check + texture 2)": {}, "+ ZNCC >= 0.5": {"min_zncc": 0.5},
+                "+ WLS confidence >= 128": {"min_wls_confidence": 128.0}, "+ texture >= 4": {"min_texture": 4.0}}
+    counts = {name: [0, 0] for name in ["bare SGBM", *settings]}
+    n_gt = 0
+    for seed in range(pairs):
+        sample = make_stereo_pair_sample(f"bench/p{seed}", height=height, width=width, seed=seed)
+        gt = sample.disparity_gt
+        n_gt += int(np.count_nonzero(gt > 0))
+        bare = raw_disparity(sample.ir_left, sample.ir_right, "sgbm", **params)
+        for i, value in enumerate(bad_counts(bare > 0, bare, gt)):
+            counts["bare SGBM"][i] += value
+        for name, options in settings.items():
+            config = PseudoLabelConfig(matcher_params=params, precision_curve=False, **options)
+            label = pseudo_label_sample(sample, config).depth_gt   # same grid as the IR pair here
+            disparity = depth_to_disparity(label, sample.K_ir.fx, sample.baseline_m)
+            for i, value in enumerate(bad_counts(label > 0, disparity, gt)):
+                counts[name][i] += value
+    bare_density, bare_bad = counts["bare SGBM"][0] / n_gt, counts["bare SGBM"][1] / counts["bare SGBM"][0]
+    print(f"pseudo-label precision, {pairs} pairs {width}x{height}: bare SGBM bad-2 {100 * bare_bad:.2f} %, "
+          f"density {bare_density:.3f}")
+    for name in settings:
+        density, bad = counts[name][0] / n_gt, counts[name][1] / max(counts[name][0], 1)
+        print(f"  {name}: bad-2 {100 * bad:.2f} % ({bad / bare_bad:.2f}x bare), density {density:.3f} "
+              f"({density / bare_density:.2f}x bare)")
 
 
 def project_points_reference(points, k, t_cam_from_points, shape, min_depth_m=1e-3):
@@ -112,8 +151,10 @@ def main() -> None:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--points", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--pairs", type=int, default=6)
     args = parser.parse_args()
     bench_pseudo_label(args.height, args.width, args.repeats)
+    bench_pseudo_label_precision(args.height, args.width, args.pairs)
     bench_lidar(args.points, args.repeats)
     bench_foundation_stereo(args.height, args.width, args.repeats)
 

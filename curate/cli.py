@@ -26,7 +26,9 @@ from .verbs import CurateIO, LayoutJob, LidarJob, ReportJob, StereoJob
 if TYPE_CHECKING:
     from .jobs import JobSummary
 
-LAYOUT_HELP = "lingbot (LingBot-Depth release), moge, kitti (raw + depth completion) or generic (rgb/, depth/, gt/)."
+LAYOUT_HELP = ("lingbot (LingBot-Depth release), moge, kitti (raw + depth completion) or generic (rgb/, depth/, gt/); "
+               "import only, the public benchmarks as distributed: nyuv2, ibims1, diode, eth3d, cleargrasp, "
+               "transcg, hammer, dreds, scannetpp, middlebury2014, booster.")
 #: the flags these verbs had before their options were generated from the config fields
 IN = {"in_dir": "--in"}
 DEPTH_RANGE = {"min_depth_m": "--min-depth", "max_depth_m": "--max-depth"}
@@ -75,7 +77,13 @@ def register(app: typer.Typer) -> None:
 
         # FoundationStereoUnavailable (missing --fs-repo/--ckpt) is a UsageError: exit code 2
         cfg = replace(cfg, matcher_params=job.matcher_params(cfg.matcher, cfg.matcher_params))
-        finish("stereo", lambda: run_stereo(job.in_dir, job.out, cfg, job.ray_address), job.out, (job, cfg))
+        summary = finish("stereo", lambda: run_stereo(job.in_dir, job.out, cfg, job.ray_address), job.out,
+                         (job, cfg))
+        judged = [r for r in summary.results if "stereo_bad2" in r]
+        if judged:   # pairs with GT disparity: the labels' precision and density, as means over pairs
+            typer.echo(f"against GT disparity (mean of {len(judged)} pairs): bad-2 "
+                       f"{100 * sum(r['stereo_bad2'] for r in judged) / len(judged):.2f} % of labelled pixels, "
+                       f"density {sum(r['stereo_density'] for r in judged) / len(judged):.3f}")
 
     @curate.command(help="LiDAR point clouds + calibration -> sparse depth_gt (z-buffer), or --virtual n-line "
                          "LiDAR from dense depth.")

@@ -65,11 +65,14 @@ def raw_disparity(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", **
 
 @dataclass
 class StereoMatch:
-    """Left-view disparity plus where the matcher found a match and where it passed the LR check."""
+    """Left-view disparity plus where the matcher found a match and where it passed the LR check (and the
+    two unchecked disparities the confidence scores read)."""
 
     disparity: np.ndarray      # float32 px, LR-checked: 0 where not consistent
     matched: np.ndarray        # bool, matcher gave a disparity
     consistent: np.ndarray     # bool, matched and LR-consistent
+    raw: np.ndarray            # float32 px, the matcher's left-view disparity before the LR check
+    right: np.ndarray          # float32 px, right-view disparity from swap-and-flip, NaN = unmatched
 
     @property
     def lr_consistent_ratio(self) -> float:
@@ -87,7 +90,7 @@ def match_with_lr_check(left: np.ndarray, right: np.ndarray, matcher: str = "sgb
     disp_right = right_disparity_by_swap_flip(left, right, match)
     consistent = left_right_consistent(disp_left, disp_right, lr_threshold_px)
     return StereoMatch(np.where(consistent, disp_left, 0).astype(np.float32, copy=False),
-                       np.isfinite(disp_left) & (disp_left > 0), consistent)
+                       np.isfinite(disp_left) & (disp_left > 0), consistent, disp_left, disp_right)
 
 
 def match_pair(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", *, lr_threshold_px: float = 1.0,

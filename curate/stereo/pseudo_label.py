@@ -11,8 +11,14 @@ from depthcur.core.stereo import disparity_to_depth
 from depthcur.core.validate import Checked
 from depthcur.schemas import DepthGtKind, Intrinsics, Sample, SchemaError, with_stats
 
+from .confidence import (local_texture, precision_curve, precision_stats, wls_confidence,
+                         zncc_confidence)
 from .images import to_gray_uint8
-from .matchers import MATCHERS, match_with_lr_check
+from .matchers import MATCHERS, StereoMatch, match_with_lr_check
+
+#: provenance key of a pair whose principal points differ (Middlebury's ``doffs``, cx_right - cx_left, px):
+#: the views' pixel shift d then means fx·B/Z = d + offset, and the pseudo-label adds it before dividing
+DISPARITY_OFFSET_KEY = "disparity_offset_px"
 
 
 @dataclass
@@ -26,6 +32,13 @@ class PseudoLabelConfig(Checked):
     max_depth_m: float = field(default=20.0, metadata={"above_field": "min_depth_m"})
     #: confidence: minimum local IR contrast (std of a 5×5 window, 0-255 units); flat patches are unreliable
     min_texture: float = field(default=2.0, metadata={"min": 0})
+    #: confidence: minimum ZNCC of the 7×7 left window and the right window at the match (-1 keeps all)
+    min_zncc: float = field(default=-1.0, metadata={"min": -1, "max": 1})
+    #: confidence: minimum of OpenCV ximgproc's WLS-filter confidence map (0-255; 0 keeps all)
+    min_wls_confidence: float = field(default=0.0, metadata={"min": 0, "max": 255})
+    #: with GT disparity: sweep every confidence filter for the report's precision-density curve
+    #: (the WLS map costs about one more match per pair); bad-2 and density are reported either way
+    precision_curve: bool = False
     #: the backend's parameters (e.g. sgbm's uniqueness_ratio=12), recorded in provenance
     matcher_params: dict[str, Any] = field(default_factory=dict)
 
@@ -34,17 +47,6 @@ class PseudoLabelConfig(Checked):
         out["matcher_params"] = {k: (str(v) if k in ("fs_repo", "ckpt") else v)
                                  for k, v in self.matcher_params.items()}
         return out
-
-
-def local_texture(image: np.ndarray, window: int = 5) -> np.ndarray:
-    """Standard deviation of intensity in a window around each pixel (a matching-confidence proxy)."""
-    import cv2
-
-    img = image.astype(np.float32)
-    mean = cv2.blur(img, (window, window))
-    variance = cv2.blur(np.square(img, out=img), (window, window))
-    variance -= np.square(mean, out=mean)
-    return np.sqrt(np.maximum(variance, 0, out=variance), out=variance)
 
 
 def nearly_equal(a: Any, b: Any) -> bool:
@@ -109,15 +111,63 @@ def prior_gt_agreement(pseudo: np.ndarray, prior: np.ndarray) -> dict[str, float
             "pseudo_vs_prior_valid_ratio": n_both / both.size}
 
 
+def focal_baseline_disparity(pixel_shift: np.ndarray, sample: Sample) -> np.ndarray:
+    """fx·B/Z of each matched pixel: the matched shift plus the pair's principal-point offset; 0 stays 0."""
+    offset = float(sample.provenance.get(DISPARITY_OFFSET_KEY, 0.0))
+    if offset == 0:
+        return pixel_shift
+    return np.where(pixel_shift > 0, pixel_shift + np.float32(offset), 0).astype(np.float32)
+
+
+def confidence_scores(sample: Sample, match: StereoMatch, config: PseudoLabelConfig, every_score: bool
+                      ) -> dict[str, np.ndarray]:
+    """The confidence maps the config's thresholds need, or all three (for the precision curve)."""
+    left = to_gray_uint8(sample.ir_left, name="ir_left")
+    scores = {"texture": local_texture(left)}
+    want_zncc, want_wls = every_score or config.min_zncc > -1, every_score or config.min_wls_confidence > 0
+    if want_zncc or want_wls:
+        right = to_gray_uint8(sample.ir_right, name="ir_right")
+        if want_zncc:
+            scores["zncc"] = zncc_confidence(left, right, match.raw)
+        if want_wls:
+            scores["wls"] = wls_confidence(left, right, match.raw, match.right)
+    return scores
+
+
+def confident_pixels(scores: dict[str, np.ndarray], config: PseudoLabelConfig) -> np.ndarray:
+    """Where every enabled confidence filter passes (texture always; ZNCC above -1; WLS above 0)."""
+    confident = scores["texture"] >= config.min_texture
+    if config.min_zncc > -1:
+        confident &= scores["zncc"] >= config.min_zncc
+    if config.min_wls_confidence > 0:
+        confident &= scores["wls"] >= config.min_wls_confidence
+    return confident
+
+
+def judge_against_gt(sample: Sample, match: StereoMatch, checked: np.ndarray, kept: np.ndarray,
+                     scores: dict[str, np.ndarray], config: PseudoLabelConfig) -> tuple[dict[str, float], dict]:
+    """(bad-2 and density of the label, the precision-curve counts or {}) against ``disparity_gt``."""
+    disparity = focal_baseline_disparity(match.raw, sample)
+    precision = precision_stats(kept, disparity, sample.disparity_gt)
+    if not config.precision_curve:
+        return precision, {}
+    return precision, {"matcher": config.matcher,
+                       **precision_curve(bare=match.matched, checked=checked, kept=kept, scores=scores,
+                                         disparity=disparity, disparity_gt=sample.disparity_gt)}
+
+
 def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelConfig()) -> Sample:
     """Replace ``depth_gt`` with the stereo pseudo-label; record LR and prior-GT stats and provenance."""
     check_stereo_fields(sample)
     k_ir = Intrinsics.from_any(sample.K_ir)
     match = match_with_lr_check(sample.ir_left, sample.ir_right, config.matcher,
                                 lr_threshold_px=config.lr_threshold_px, **config.matcher_params)
-    depth_ir = disparity_to_depth(match.disparity, k_ir.fx, float(sample.baseline_m))
+    depth_ir = disparity_to_depth(focal_baseline_disparity(match.disparity, sample), k_ir.fx,
+                                  float(sample.baseline_m))
     in_range = (depth_ir >= config.min_depth_m) & (depth_ir <= config.max_depth_m)
-    confident = local_texture(to_gray_uint8(sample.ir_left)) >= config.min_texture
+    judged = sample.disparity_gt is not None and sample.disparity_gt.shape == depth_ir.shape
+    scores = confidence_scores(sample, match, config, every_score=judged and config.precision_curve)
+    confident = confident_pixels(scores, config)
     depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32, copy=False)
 
     t = np.eye(4) if sample.T_rgb_from_ir is None else np.asarray(sample.T_rgb_from_ir, dtype=np.float64)
@@ -134,6 +184,12 @@ def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelC
         stats.update(prior_gt_agreement(depth_gt, sample.depth_gt))
     provenance = dict(sample.provenance)
     provenance["stereo_pseudo_label"] = config.provenance()
+    if judged:   # GT disparity (rendered or a public stereo set): how precise is the label, how dense
+        precision, curve = judge_against_gt(sample, match, match.consistent & in_range, depth_ir > 0, scores,
+                                            config)
+        stats.update(precision)
+        if curve:
+            provenance["stereo_pseudo_label"]["precision_vs_gt"] = curve
     if prior_kind:
         provenance["stereo_pseudo_label"]["replaced_depth_gt_kind"] = prior_kind
     labelled = sample.replace(depth_gt=depth_gt, depth_gt_kind=DepthGtKind.STEREO_PSEUDO, stats=stats,
