@@ -85,3 +85,53 @@ def make_sample(key: str, *, height: int = 120, width: int = 160, seed: int = 0,
                     instance_mask=inst, material_mask=material, K_ir=k, baseline_m=baseline, T_rgb_from_ir=np.eye(4),
                     provenance={"generator": "depthcur.synthetic", "seed": seed})
     return with_stats(sample)
+
+
+def right_view_disparity(disparity: np.ndarray, supersample: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(right-view disparity, disoccluded mask) by splatting the left view: nearest surface wins.
+
+    Left pixel x lands on right pixel x - d; each row is supersampled so slanted surfaces leave no
+    gaps. Right pixels no left pixel lands on see surfaces the left view does not (disoccluded).
+    """
+    h, w = disparity.shape
+    xs = (np.arange(w * supersample) + 0.5) / supersample - 0.5
+    fine = disparity[:, np.minimum(np.rint(xs).astype(np.int64), w - 1)]
+    target = np.rint(xs[None, :] - fine).astype(np.int64)
+    inside = (target >= 0) & (target < w)
+    right = np.zeros((h, w), np.float32)
+    rows = np.repeat(np.arange(h)[:, None], xs.size, axis=1)
+    np.maximum.at(right, (rows[inside], target[inside]), fine[inside])
+    return right, right == 0
+
+
+def make_stereo_pair_sample(key: str, *, height: int = 120, width: int = 160, seed: int = 0) -> Sample:
+    """A harder stereo pair than :func:`make_sample`, for judging pseudo-label precision.
+
+    The right view is rendered with the right view's own disparity (so the box occludes the wall
+    beside it and uncovers fresh wall on its other side), a patch of the wall is almost
+    textureless, the box's left half is "glass" (each view sees a different texture there), and
+    the views differ in gain and carry sensor noise. ``disparity_gt`` is the left view's exact fx·B/Z.
+    """
+    rng = np.random.default_rng(seed)
+    sample = make_sample(key, height=height, width=width, seed=seed)
+    disparity = sample.disparity_gt
+    margin = int(np.ceil(disparity.max())) + 2
+    surface = speckle(height, width + margin, rng, density=0.15)
+    flat = np.zeros_like(surface, dtype=bool)
+    flat[height // 10:height // 3, width // 8:width // 2] = True      # a bare white wall
+    surface[flat] = 0.5 + 0.03 * (surface[flat] - 0.5)
+    right_disparity, disoccluded = right_view_disparity(disparity)
+    import cv2
+
+    xs = np.arange(width, dtype=np.float32)[None, :] + right_disparity
+    ys = np.repeat(np.arange(height, dtype=np.float32)[:, None], width, axis=1)
+    right = cv2.remap(surface, xs, ys, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    right[disoccluded] = speckle(height, width, rng, density=0.15)[disoccluded]
+    left = surface[:, :width].copy()
+    glass = sample.material_mask == MaterialClass.TRANSPARENT
+    left[glass] = speckle(height, width, rng, density=0.15)[glass]   # each view sees something else
+    noise = rng.normal(0, 0.012, size=(2, height, width)).astype(np.float32)
+    ir_left = np.clip((0.1 + 0.8 * left + noise[0]) * 255, 0, 255).astype(np.uint8)
+    ir_right = np.clip((0.08 + 0.72 * right + noise[1]) * 255, 0, 255).astype(np.uint8)
+    provenance = {**sample.provenance, "generator": "depthcur.synthetic.make_stereo_pair_sample"}
+    return sample.replace(ir_left=ir_left, ir_right=ir_right, provenance=provenance)

@@ -71,9 +71,15 @@ BASELINES = {cls.name: cls for cls in (RawDepth, FillNearest, Inpaint)}
 
 
 def load_model(spec: str) -> Predictor:
-    """A baseline by name, or a checkpoint through the train stage's contract."""
+    """A baseline by name, a released model with its own code (``cdm:PATH``, see adapters.py), or a
+    checkpoint through the train stage's contract."""
     if spec in BASELINES:
         return BASELINES[spec]()
+    from .adapters import adapter_for   # released models with their own code: cdm:PATH
+
+    adapted = adapter_for(spec)
+    if adapted is not None:
+        return adapted
     from pathlib import Path
 
     if not Path(spec).exists():

@@ -14,6 +14,16 @@ from .runner import EvalConfig
 ALIASES = {"models": "--model", "protocols": "--protocol", "gallery_samples": "--gallery", "worst_cases": "--worst"}
 
 
+def summary_line(row: dict) -> str:
+    """One summary row for the terminal; a metric the row lacks (None) prints as nan, a 0.0 as 0."""
+    def metric(key: str) -> float:
+        value = row.get(key)
+        return float("nan") if value is None else value
+
+    return (f"{row['protocol']:<20} {row['dataset']:<12} {row['model']:<16} "
+            f"AbsRel {metric('absrel'):.4f}  δ1 {metric('delta1'):.3f}  coverage {row.get('coverage', 0):.1%}")
+
+
 def register(app: typer.Typer) -> None:
     @app.command(name="eval", help="Evaluate checkpoints and baselines under the papers' protocols.")
     @options_from(EvalConfig, aliases=ALIASES)
@@ -28,7 +38,9 @@ def register(app: typer.Typer) -> None:
             raise items_failed("eval", [exc]) from None
         first = [r for r in result["summary"] if r["protocol"] == cfg.protocols[0]]
         for row in first:
-            typer.echo(f"{row['protocol']:<20} {row['dataset']:<12} {row['model']:<16} "
-                       f"AbsRel {row.get('absrel') or float('nan'):.4f}  δ1 {row.get('delta1') or float('nan'):.3f}  "
-                       f"coverage {row.get('coverage', 0):.1%}")
+            typer.echo(summary_line(row))
         typer.echo(f"metrics: {cfg.out / 'metrics.json'}\nreport:  {report}")
+        if cfg.benchmark is not None:
+            from depthcur.evaluate.benchmarks.table import table_paths
+
+            typer.echo(f"table:   {table_paths(cfg.out, cfg.benchmark)['md']}")

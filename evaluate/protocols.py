@@ -1,11 +1,11 @@
 """Evaluation protocols: seeded functions that turn a sample's GT into a model's input.
 
 A protocol spec is ``name`` or ``name:arg`` (``block-mask:hard``, ``points:100``,
-``downsample:8``, ``lidar:32``, ``sfm``, ``raw``, ``fde``, ``depthlm``). Each returns a
-:class:`ProtocolCase`: the (possibly resized) RGB, intrinsics and GT, the depth the
-model sees, an optional sparse prompt, the pixels the metrics are computed on, FDE
-regions where the protocol has them, and facts about the input (point counts, masked
-fractions, level parameters) that go into the report.
+``downsample:8``, ``lidar:32``, ``downsample-priorda:8``, ``lidar-priorda:32``, ``sfm``, ``raw``,
+``raw:transparent``, ``mono``, ``fde``, ``depthlm``). Each returns a :class:`ProtocolCase`: the
+(possibly resized) RGB, intrinsics and GT, the depth the model sees, an optional sparse prompt, the
+pixels the metrics are computed on, FDE regions where the protocol has them, and facts about the
+input (point counts, masked fractions, level parameters) that go into the report.
 
 Randomness comes only from the ``rng`` passed in; :func:`protocol_rng` derives it from
 (seed, sample key, spec), so a case is reproducible and independent of evaluation order.
@@ -23,8 +23,9 @@ import numpy as np
 from depthcur.curate.exports.fde import FdeConfig, boundary_band, target_instances
 from depthcur.curate.exports.vqa import UNIFIED_FOCAL_PX, normalise_focal
 from depthcur.curate.lidar import VirtualLidarConfig, virtual_lidar
-from depthcur.schemas import Intrinsics, Sample
+from depthcur.schemas import Intrinsics, MaterialClass, Sample
 
+from . import priorda_prompts
 from .metrics import EvalInputError
 
 
@@ -217,6 +218,26 @@ def lidar(sample: Sample, arg: str | None, rng: np.random.Generator) -> Protocol
                       info={"lines": n_lines, "n_points": int((sparse > 0).sum())})
 
 
+def downsample_priorda(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """Prior Depth Anything's ×F prompt: GT holes filled, bilinearly downscaled (corners aligned) to
+    H/F × W/F, each value at the top-left pixel of its cell where the GT is valid (evaluate/priorda_prompts.py)."""
+    factor = _int_arg("downsample-priorda", arg)
+    sparse = priorda_prompts.downscale_prompt(sample.depth_gt, factor)
+    h, w = sample.depth_gt.shape
+    grid_points = priorda_prompts.lowres_size(h, factor) * priorda_prompts.lowres_size(w, factor)
+    return _base_case(sample, sparse, prompt=sparse,
+                      info={"factor": factor, "grid_points": grid_points, "n_points": int((sparse > 0).sum())})
+
+
+def lidar_priorda(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """Prior Depth Anything's N-line LiDAR (from OMNI-DC): a synthetic f = H camera, lines at pitches
+    over ±0.5 rad, 200 points per line over ±π/2.1 yaw (evaluate/priorda_prompts.py)."""
+    n_lines = _int_arg("lidar-priorda", arg)
+    sparse, lines_in_view = priorda_prompts.lidar_prompt(sample.depth_gt, n_lines)
+    return _base_case(sample, sparse, prompt=sparse,
+                      info={"lines": n_lines, "lines_in_view": lines_in_view, "n_points": int((sparse > 0).sum())})
+
+
 def sfm_keypoints(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
     """GT depth at ORB keypoints of the RGB image (where SfM would triangulate points)."""
     max_points = _int_arg("sfm", arg, SFM_DEFAULT_POINTS)
@@ -232,8 +253,40 @@ def sfm_keypoints(sample: Sample, arg: str | None, rng: np.random.Generator) -> 
 
 
 def raw_sensor(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
-    """The sample's own sensor depth (SGM in sim, the camera's depth on the rig)."""
-    return _base_case(sample, _require_raw(sample))
+    """The sample's own sensor depth (SGM in sim, the camera's depth on the rig).
+
+    ``raw:<material>`` (``raw:transparent``, ``raw:specular`` ...) scores only the pixels whose
+    ``material_mask`` has that class, so transparent and specular regions get their own rows.
+    """
+    case = _base_case(sample, _require_raw(sample))
+    if arg is not None:
+        region = material_region(sample, arg)
+        case.eval_mask = case.eval_mask & region
+        if not case.eval_mask.any():
+            raise EvalInputError(f"raw:{arg}: no valid ground-truth pixel is {arg}", field="material_mask",
+                                 where=sample.key)
+        case.info["region"] = arg
+        case.info["region_fraction"] = float(region.mean())
+    return case
+
+
+def material_region(sample: Sample, material: str) -> np.ndarray:
+    """Boolean map of the sample's pixels labelled ``material`` (a MaterialClass name, lower case)."""
+    names = {code.name.lower(): code for code in MaterialClass}
+    if material not in names:
+        raise ValueError(f"protocol raw:{material}: choose a material from {', '.join(names)}")
+    if sample.material_mask is None:
+        raise EvalInputError(f"raw:{material} needs a material mask, which is missing", field="material_mask",
+                             where=sample.key)
+    if sample.material_mask.shape != sample.depth_gt.shape:
+        raise EvalInputError(f"shape {sample.material_mask.shape} differs from depth_gt {sample.depth_gt.shape}",
+                             field="material_mask", where=sample.key)
+    return sample.material_mask == names[material].value
+
+
+def monocular(sample: Sample, arg: str | None, rng: np.random.Generator) -> ProtocolCase:
+    """RGB only: the model gets no depth and no prompt (prompt-free monocular metric depth)."""
+    return _base_case(sample, np.zeros(sample.depth_gt.shape, dtype=np.float32))
 
 
 def _require_raw(sample: Sample) -> np.ndarray:
@@ -295,8 +348,11 @@ PROTOCOLS: dict[str, Callable[[Sample, str | None, np.random.Generator], Protoco
     "points": random_points,
     "downsample": downsample,
     "lidar": lidar,
+    "downsample-priorda": downsample_priorda,
+    "lidar-priorda": lidar_priorda,
     "sfm": sfm_keypoints,
     "raw": raw_sensor,
+    "mono": monocular,
     "fde": fde,
     "depthlm": depthlm,
 }

@@ -16,6 +16,7 @@ from depthcur.core.pictures import depth_colormap, histogram_image, robust_range
 from depthcur.schemas import Sample, write_bytes_atomic
 
 from .baselines import Predictor
+from .benchmarks.table import table_paths
 from .pictures import error_image, sparse_depth_image, write_png
 from .protocols import KINECT, parse_spec
 from .runner import FDE_REGIONS, run_case
@@ -169,6 +170,10 @@ def build_report(result: dict[str, Any], samples: Iterable[Sample], models: dict
                 "Precision columns use the pixels a model predicts; coverage (blue) is the share of valid GT "
                 "pixels it predicts at all. <em>missed</em> columns use only the valid GT pixels the input depth "
                 "did not have (sensor holes, masked blocks): where completion is judged. Bold = best in column.</p>"]
+    if config.get("benchmark"):
+        page_name = table_paths(out, config["benchmark"])["html"].name
+        sections.append(f"<p>Benchmark <b>{escape(config['benchmark'])}</b>: the paper-layout table is on "
+                        f"<a href='{escape(page_name)}'>{escape(page_name)}</a>.</p>")
     ratios: dict[str, list[float]] = defaultdict(list)
     for rec in records:
         if rec["model"] == "raw-depth":

@@ -25,6 +25,7 @@ from depthcur.schemas import Sample, flatten_key, write_json_atomic
 
 from .align import ALIGNMENTS
 from .baselines import Predictor, load_model
+from .benchmarks import BENCHMARKS
 from .data import count_samples, iter_samples
 from .metrics import (DEPTH_METRICS, AlignedPrediction, BoundaryReference, DepthReference, EvalInputError,
                       StereoReference, boundary_thresholds, check_pred, check_reference, compute)
@@ -45,15 +46,20 @@ SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad
 
 @dataclass
 class EvalConfig:
-    #: checkpoint path or raw-depth|fill-nearest|inpaint; repeat for a comparison table (raw-depth is always added)
+    #: checkpoint path, cdm:PATH (a released Camera Depth Model) or raw-depth|fill-nearest|inpaint; repeat for a
+    #: comparison table (raw-depth is always added)
     models: list[str]
     #: shard folder/file or raw sample folder; repeatable
     data: list[str]
     #: output folder (metrics.json, report.html, img/, records/)
     out: Path
-    #: raw, block-mask:{easy,medium,hard,extreme}, points:N, downsample:{8,16}, lidar:L, sfm[:N], fde, depthlm;
-    #: repeat the flag or separate with commas
+    #: raw, raw:MATERIAL (transparent, specular ...), mono, block-mask:{easy,medium,hard,extreme}, points:N,
+    #: downsample:{8,16}, lidar:L, downsample-priorda:F, lidar-priorda:L (Prior Depth Anything's samplers),
+    #: sfm[:N], fde, depthlm; repeat the flag or separate with commas
     protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
+    #: a paper's table (docs/benchmarks.md): fixes the protocols, alignment, datasets and splits, and writes
+    #: benchmark-NAME.{json,md,html} beside the report
+    benchmark: str | None = field(default=None, metadata={"choices": tuple(BENCHMARKS)})
     #: evaluate the first N samples
     max_samples: int | None = field(default=None, metadata={"min": 1})
     #: seed of every protocol's randomness
@@ -73,6 +79,9 @@ class EvalConfig:
         self.out = Path(self.out)
         self.protocols = [spec.strip() for entry in self.protocols for spec in entry.split(",") if spec.strip()]
         check_fields(self)
+        if self.benchmark is not None:   # the preset's protocols and alignment replace the flags'
+            self.protocols = BENCHMARKS[self.benchmark].protocols
+            self.align = BENCHMARKS[self.benchmark].align
         if not self.models:
             raise ValueError("give at least one --model")
         if not self.data:
@@ -86,7 +95,8 @@ class EvalConfig:
             self.models = ["raw-depth", *self.models]
 
     def fingerprint(self) -> str:
-        settings = {"models": self.models, "protocols": self.protocols, "seed": self.seed, "align": self.align}
+        settings = {"models": self.models, "protocols": self.protocols, "seed": self.seed, "align": self.align,
+                    "benchmark": self.benchmark}
         return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -242,20 +252,49 @@ def evaluate_sample(sample: Sample, config: EvalConfig, models: dict[str, Predic
     """One record per protocol × model. A protocol the sample cannot serve (no sensor depth,
     no instance mask, too few valid pixels) gives a ``skipped`` record naming the field,
     so mixed datasets still evaluate; a bad *prediction* still stops the run."""
+    dataset = dataset_label(sample, config.benchmark)
+    outside = outside_benchmark(sample, config.benchmark)
+    if outside:
+        return [{"key": sample.key, "dataset": dataset, "protocol": spec, "skipped": outside}
+                for spec in config.protocols]
     records = []
     for spec in config.protocols:
         try:
             case = make_case(sample, spec, protocol_rng(config.seed, sample.key, spec))
         except EvalInputError as exc:
             log.warning("skipping %s", exc)
-            records.append({"key": sample.key, "dataset": sample.dataset, "protocol": spec, "skipped": str(exc)})
+            records.append({"key": sample.key, "dataset": dataset, "protocol": spec, "skipped": str(exc)})
             continue
         _, scores = predict_and_score(case, sample, spec, models, config.align)
         input_facts = {k: v for k, v in case.info.items() if isinstance(v, (int, float, str))}
         for name, metrics in scores.items():
-            records.append({"key": sample.key, "dataset": sample.dataset, "protocol": spec, "model": name,
+            records.append({"key": sample.key, "dataset": dataset, "protocol": spec, "model": name,
                             "model_stage": getattr(models[name], "stage", ""), "input": input_facts, **metrics})
     return records
+
+
+def dataset_label(sample: Sample, benchmark: str | None) -> str:
+    """The sample's dataset as records and tables name it (per sensor in a by-device benchmark)."""
+    return sample.dataset if benchmark is None else BENCHMARKS[benchmark].label_of(sample.dataset, sample.device)
+
+
+def outside_benchmark(sample: Sample, benchmark: str | None) -> str | None:
+    """Why a sample is not part of the benchmark's table (its dataset, split or kind of input depth), or None."""
+    if benchmark is None:
+        return None
+    preset = BENCHMARKS[benchmark]
+    split = getattr(sample.split, "value", sample.split)
+    dataset = dataset_label(sample, benchmark)
+    if dataset not in preset.datasets:
+        return f"dataset {dataset!r} is not in benchmark {benchmark} ({', '.join(preset.datasets)})"
+    if split not in preset.splits_of(dataset):
+        return (f"split {split!r} is not an evaluation split of {dataset} in benchmark {benchmark} "
+                f"({', '.join(preset.splits_of(dataset))})")
+    raw_kind = sample.provenance.get("depth_raw")
+    if preset.raw_input is not None and raw_kind != preset.raw_input:
+        return (f"benchmark {benchmark} takes depth_raw = {preset.raw_input} as input; this sample's depth_raw "
+                f"is {raw_kind or 'not described in its provenance'}")
+    return None
 
 
 # ---------------------------------------------------------------- whole run

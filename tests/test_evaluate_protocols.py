@@ -5,6 +5,7 @@ import pytest
 
 from depthcur.curate.exports.fde import FdeConfig
 from depthcur.curate.lidar import VirtualLidarConfig, virtual_lidar
+from depthcur.evaluate import priorda_prompts
 from depthcur.evaluate import protocols as P
 from depthcur.evaluate.metrics import EvalInputError
 from depthcur.evaluate.runner import fde_scores, summarise_fde
@@ -159,3 +160,64 @@ def test_fde_averages_per_target_not_per_pixel():
     assert summary["foreground"]["absrel"] == pytest.approx(0.25)          # mean of targets
     pooled = 100 * 0.5 / 1300                                               # what pixel pooling would give
     assert summary["foreground"]["absrel"] != pytest.approx(pooled)
+
+
+# ---------------------------------------------------------------- Prior Depth Anything's prompts
+
+
+def test_priorda_downsample_by_hand():
+    gt = np.array([[1, 2, 3, 0],
+                   [4, 5, 6, 7],
+                   [0, 8, 9, 10],
+                   [11, 12, 13, 14]], np.float32)
+    # hole (0,3) is filled with the mean of its 5 nearest valid pixels: (0,2) (1,3) at 1, (1,2) at √2,
+    # (0,1) (2,3) at 2 -> (3 + 7 + 6 + 2 + 10) / 5 = 5.6
+    assert priorda_prompts.fill_holes_nearest_mean(gt)[0, 3] == pytest.approx(5.6)
+    # ×2 with corners aligned samples source rows/cols 0 and 3, placed at the cells' top-left pixels
+    # 0 and 2; (2,0) is a GT hole, so its value is dropped
+    expected = np.zeros((4, 4), np.float32)
+    expected[0, 0], expected[0, 2], expected[2, 2] = 1, 5.6, 14
+    np.testing.assert_allclose(priorda_prompts.downscale_prompt(gt, 2), expected, rtol=1e-6)
+
+
+def test_priorda_downsample_interpolates_between_pixels():
+    ramp = (1 + np.arange(6)[:, None] + 10 * np.arange(6)[None, :]).astype(np.float32)
+    # 6 -> 3 with corners aligned: source positions 0, 2.5, 5; bilinear is exact on a linear ramp
+    sparse = priorda_prompts.downscale_prompt(ramp, 2)
+    rows, cols = np.nonzero(sparse)
+    assert set(rows.tolist()) == set(cols.tolist()) == {0, 2, 4}
+    assert sparse[2, 2] == pytest.approx(1 + 2.5 + 25) and sparse[4, 0] == pytest.approx(6)
+
+
+def test_priorda_downsample_protocol(sample):
+    c = case(sample, "downsample-priorda:8")
+    h, w = sample.depth_gt.shape                          # 96 × 128 -> 12 × 16 cells, origins at multiples of 8
+    rows, cols = np.nonzero(c.depth_in)
+    assert np.all(rows % 8 == 0) and np.all(cols % 8 == 0) and c.info["grid_points"] == 12 * 16
+    assert c.info["n_points"] == int((sample.depth_gt[::8, ::8] > 0).sum())
+    assert np.array_equal(c.prompt, c.depth_in)
+    # a factor beyond the image keeps one cell: its top-left GT pixel
+    coarsest = case(sample, "downsample-priorda:200")
+    assert coarsest.info["grid_points"] == 1 and np.flatnonzero(coarsest.depth_in).tolist() == [0]
+    assert coarsest.depth_in[0, 0] == sample.depth_gt[0, 0]
+
+
+def test_priorda_lidar_lines_and_points_per_line(sample):
+    # 16 × 32 image, f = 16, centre (16, 8); 5 lines at pitch -0.5, -0.25, 0, 0.25, 0.5.
+    # At the centre column a line sits at row 8 + 16·tan(p): 8 ± 4.09 -> rows 4 and 12 for ±0.25,
+    # 8 ± 8.74 -> -1 and 17 (outside) for ±0.5. Yaw steps are < 0.5 px apart, so each line in view
+    # hits every column once: 3 lines × 32 points.
+    dense = sample.replace(depth_gt=np.full((16, 32), 2.0, np.float32))
+    c = case(dense, "lidar-priorda:5")
+    assert c.info["lines"] == 5 and c.info["lines_in_view"] == 3
+    hits = c.depth_in > 0
+    assert c.info["n_points"] == 3 * 32 and np.all(hits.sum(axis=0) == 3)
+    assert hits[8].all() and np.flatnonzero(hits[:, 16]).tolist() == [4, 8, 12]
+    # GT holes get no return
+    holed = dense.depth_gt.copy()
+    holed[8, :10] = 0
+    assert case(dense.replace(depth_gt=holed), "lidar-priorda:5").info["n_points"] == 3 * 32 - 10
+    # the image's own intrinsics do not matter: f = H is synthetic
+    k = dense.K_rgb
+    other = case(dense.replace(K_rgb=Intrinsics(3 * k.fx, 3 * k.fy, 2.0, 2.0)), "lidar-priorda:5")
+    assert np.array_equal(other.depth_in, c.depth_in)
