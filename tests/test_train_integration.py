@@ -139,7 +139,7 @@ def test_prompt_then_distill_end_to_end(mdm_run, shards, tmp_path):
                                      steps=6, prior=str(mdm_dir)))
     assert result.step == 6 and np.isfinite(result.losses).all()
     teacher = load_predictor(prompt_dir)
-    assert teacher.stage == "prompt" and teacher.trained.prior.model is not None  # the MDM prior travels with it
+    assert teacher.stage == "prompt" and teacher.trained.prior.kind == "mdm"  # the MDM prior travels with it
     s = mdm_run[2][0]
     sparse = np.where(np.random.default_rng(0).random((H, W)) < 0.05, s.depth_gt, 0).astype(np.float32)
     assert teacher.predict(s.rgb, None, s.K_rgb, prompt=sparse).shape == (H, W)

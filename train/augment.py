@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from depthcur.schemas import Intrinsics, Sample
+from depthcur.schemas import DepthGtKind, Intrinsics, Sample
 
 from .config import DataConfig
 
@@ -24,9 +24,12 @@ class TrainItem:
     depth_raw: np.ndarray    # (H, W) float32 metres, 0 = invalid (model input)
     depth_gt: np.ndarray     # (H, W) float32 metres, 0 = invalid (target)
     K: Intrinsics
-    is_synthetic: bool
+    #: depth_gt was rendered (Sample.depth_gt_kind == rendered): exact labels, whatever the source name
+    gt_rendered: bool
     dataset: str
     key: str
+    #: the same crop of depth_gt at the dataset's own resolution (not resized), for losses computed there
+    depth_gt_native: np.ndarray | None = None
 
 
 def batch_crop_shape(crop_hw: tuple[int, int], aspect_range: tuple[float, float], patch: int,
@@ -45,8 +48,10 @@ def batch_crop_shape(crop_hw: tuple[int, int], aspect_range: tuple[float, float]
 
 
 def random_resized_crop(sample: Sample, out_hw: tuple[int, int], scale: tuple[float, float],
-                        rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, Intrinsics]:
-    """Crop a random window with the output aspect covering ``scale`` of the image area, resize to ``out_hw``."""
+                        rng: np.random.Generator
+                        ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None, Intrinsics, np.ndarray | None]:
+    """Crop a random window with the output aspect covering ``scale`` of the image area, resize to ``out_hw``;
+    last, the depth_gt window as it is (the dataset's resolution)."""
     h, w = sample.height, sample.width
     oh, ow = out_hw
     aspect = ow / oh
@@ -65,8 +70,9 @@ def random_resized_crop(sample: Sample, out_hw: tuple[int, int], scale: tuple[fl
             return None
         return cv2.resize(a[y0:y0 + ch, x0:x0 + cw], (ow, oh), interpolation=interp)
 
+    gt_native = None if sample.depth_gt is None else sample.depth_gt[y0:y0 + ch, x0:x0 + cw]
     return (crop(sample.rgb, cv2.INTER_AREA if sx < 1 else cv2.INTER_LINEAR),
-            crop(sample.depth_raw, cv2.INTER_NEAREST), crop(sample.depth_gt, cv2.INTER_NEAREST), K)
+            crop(sample.depth_raw, cv2.INTER_NEAREST), crop(sample.depth_gt, cv2.INTER_NEAREST), K, gt_native)
 
 
 def color_jitter(rgb: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
@@ -120,11 +126,11 @@ def augment_sample(sample: Sample, cfg: DataConfig, out_hw: tuple[int, int], rng
     if sample.depth_gt is None:
         raise ValueError(f"sample {sample.key}: depth_gt is missing; training needs a target")
     scale = cfg.crop_scale if train else (1.0, 1.0)
-    rgb, raw, gt, K = random_resized_crop(sample, out_hw, scale, rng)
+    rgb, raw, gt, K, gt_native = random_resized_crop(sample, out_hw, scale, rng)
     if raw is None:
         raw = gt.copy()
     if train and rng.random() < cfg.flip_prob:
-        rgb, raw, gt = rgb[:, ::-1], raw[:, ::-1], gt[:, ::-1]
+        rgb, raw, gt, gt_native = rgb[:, ::-1], raw[:, ::-1], gt[:, ::-1], gt_native[:, ::-1]
         K = Intrinsics(K.fx, K.fy, out_hw[1] - 1 - K.cx, K.cy)
     if train:
         if cfg.color_jitter > 0:
@@ -137,8 +143,9 @@ def augment_sample(sample: Sample, cfg: DataConfig, out_hw: tuple[int, int], rng
             rgb = shot_noise(rgb, rng)
         if cfg.corrupt_complete_depth and is_complete(raw):
             raw = corrupt_complete_depth(raw, rng)
-    source = getattr(sample.source, "value", sample.source)
+    gt_kind = getattr(sample.depth_gt_kind, "value", sample.depth_gt_kind)
     return TrainItem(rgb=np.ascontiguousarray(rgb.transpose(2, 0, 1), dtype=np.float32) / 255.0,
                      depth_raw=np.ascontiguousarray(raw, dtype=np.float32),
                      depth_gt=np.ascontiguousarray(gt, dtype=np.float32), K=K,
-                     is_synthetic=source == "sim", dataset=sample.dataset, key=sample.key)
+                     gt_rendered=gt_kind == DepthGtKind.RENDERED.value, dataset=sample.dataset, key=sample.key,
+                     depth_gt_native=np.ascontiguousarray(gt_native, dtype=np.float32))

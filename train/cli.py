@@ -15,13 +15,14 @@ from typing import Optional
 import typer
 
 from depthcur.core.config import ConfigOption
-from depthcur.core.exits import input_error, items_failed
+from depthcur.core.exits import UsageError, input_error, items_failed
 from depthcur.core.options import options_from
 
-from .config import DistillRun, MDMRun, PromptRun, TrainConfig, TrainRun, preset_config
+from .config import DistillRun, MDMRun, PromptRun, TrainConfig, TrainRun, base_config
 
-#: --steps is the flag train had before its options were generated from TrainConfig
-TRAIN_OPTIONS = {"aliases": {"run_steps": "--steps"}, "bases": {TrainConfig: ("preset", preset_config)}}
+#: --steps is the flag train had before its options were generated from TrainConfig; --preset (network
+#: size) and --recipe (a paper's schedule) together make the config the other flags start from
+TRAIN_OPTIONS = {"aliases": {"run_steps": "--steps", "data_global_batch": "--global-batch"}, "bases": {TrainConfig: (("preset", "recipe"), base_config)}}
 
 
 def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = None,
@@ -37,6 +38,11 @@ def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = No
         cfg = load_config(cfg)          # validated before any work starts
     except ConfigError as exc:
         raise input_error(verb, exc) from None
+    if run.dry_run:
+        _print_dry_run(stage, run, cfg)
+        return
+    if not run.data:
+        raise UsageError("no training data", "--data", "give at least one --data shard file or folder")
     req = RunRequest(stage=stage, data=list(run.data), config=cfg, out=run.out, resume=run.resume,
                      init_backbone=str(run.init_backbone) if run.init_backbone else None, device=run.device,
                      threads=run.threads, ray_address=run.ray_address, prior=str(prior) if prior else None,
@@ -63,6 +69,17 @@ def _run(stage: str, run: TrainRun, cfg: TrainConfig, prior: Optional[Path] = No
                f"{result.skipped} sample(s) skipped, checkpoint {result.checkpoint}")
 
 
+def _print_dry_run(stage: str, run: TrainRun, cfg: TrainConfig) -> None:
+    """The resolved schedule as JSON; the world size is --ray-workers, torchrun's WORLD_SIZE, or 1."""
+    import json
+    import os
+
+    from .config import dry_run_summary
+
+    world_size = run.ray_workers or int(os.environ.get("WORLD_SIZE", "1"))
+    typer.echo(json.dumps(dry_run_summary(stage, cfg, world_size), indent=2, ensure_ascii=False))
+
+
 def register(app: typer.Typer) -> None:
     train = typer.Typer(help="Train MDM, sparse-prompt and distillation stages.", no_args_is_help=True)
 
@@ -79,6 +96,6 @@ def register(app: typer.Typer) -> None:
     @train.command(help="Distillation: the teacher labels --data (Ray Data actors), a prompt-free student trains.")
     @options_from(DistillRun, TrainConfig, **TRAIN_OPTIONS)
     def distill(run: DistillRun, cfg: TrainConfig, config: ConfigOption = None) -> None:
-        _run("distill", run, cfg, teacher=run.teacher)
+        _run("distill", run, cfg, teacher=run.teacher, init_from=run.init_from)
 
     app.add_typer(train, name="train")

@@ -20,11 +20,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Mapping
 
-from depthcur.core.exits import FieldValueError
+from depthcur.core.exits import FieldValueError, UsageError
 from depthcur.core.options import build, values_from_mapping
 from depthcur.core.validate import FRACTION, Checked, check_fields
 
 if TYPE_CHECKING:
+    from .models.metric_anything import MultiresSpec
     from .models.vit import BackboneSpec
 
 
@@ -34,6 +35,12 @@ class ConfigError(ValueError):
 
 #: a positive whole number
 POSITIVE = {"min": 1}
+
+
+#: the prompt/distill networks (models/networks.py, models/metric_anything.py)
+NETWORKS = ("dpt", "multires")
+MULTIRES_SIZES = ("tiny", "small", "released")
+VIT_FAMILIES = ("dinov3", "dinov2")
 
 
 @dataclass
@@ -65,6 +72,18 @@ class ModelConfig(Checked):
     intermediate_layers: tuple[int, ...] = field(default=(), metadata={"min": 0})
     #: MDM: token budget (lo, hi) drawn per training step; (0, 0) = the training crop's own patch count
     num_tokens_range: tuple[int, int] = field(default=(0, 0), metadata={"min": 0, "ordered": "<="})
+    #: prompt/distill network: dpt (single-scale ViT + DPT head, sized by the fields above) or multires
+    #: (MetricAnything's DepthPro-style shared-ViT multi-resolution network, sized by model.multires)
+    network: str = field(default="dpt", metadata={"choices": NETWORKS})
+    #: multires size: tiny, small, or released (Student-DepthMap: DINOv3 ViT-H+/16, 1536 px)
+    multires: str = field(default="tiny", metadata={"choices": MULTIRES_SIZES})
+    #: multires ViT: dinov3 (patch 16, RoPE, storage tokens) or dinov2 (patch 14, same width/depth)
+    vit: str = field(default="dinov3", metadata={"choices": VIT_FAMILIES})
+
+    def multires_spec(self) -> "MultiresSpec":
+        from .models.metric_anything import multires_spec
+
+        return multires_spec(self.multires, self.vit)
 
     def backbone_spec(self) -> "BackboneSpec":
         from .models.vit import BackboneSpec
@@ -73,18 +92,29 @@ class ModelConfig(Checked):
                             self.pos_grid, self.num_register_tokens)
 
 
+#: learning-rate shapes after the warm-up: ``step`` multiplies by decay_factor every decay_every steps
+#: (LingBot-Depth); ``cosine`` falls from the peak to 0 at run.steps; ``constant`` stays at the peak
+SCHEDULES = ("step", "cosine", "constant")
+#: which parameter groups the linear warm-up ramps: only the ViT (LingBot-Depth), or every group
+WARMUP_GROUPS = ("backbone", "all")
+
+
 @dataclass
 class OptimConfig(Checked):
-    """AdamW with a backbone/head learning-rate split, warm-up and step decay."""
+    """AdamW with a backbone/head learning-rate split, warm-up and a decay schedule."""
 
     lr_backbone: float = field(default=1e-5, metadata={"above": 0})
     lr_head: float = field(default=1e-4, metadata={"above": 0})
     #: AdamW betas
     betas: tuple[float, float] = field(default=(0.9, 0.999), metadata={"min": 0, "below": 1})
     weight_decay: float = field(default=0.05, metadata={"min": 0})
-    #: linear warm-up of the backbone learning rate (iterations)
+    #: linear warm-up of the learning rate (optimizer steps) of the warmup_groups
     warmup_iters: int = field(default=2000, metadata={"min": 0})
-    #: multiply the learning rates by decay_factor every this many iterations
+    #: backbone: only the ViT warms up (LingBot-Depth); all: every parameter group
+    warmup_groups: str = field(default="backbone", metadata={"choices": WARMUP_GROUPS})
+    #: after the warm-up: step (x decay_factor every decay_every steps), cosine (to 0 at run.steps), constant
+    schedule: str = field(default="step", metadata={"choices": SCHEDULES})
+    #: step schedule: multiply the learning rates by decay_factor every this many iterations
     decay_every: int = field(default=25000, metadata=POSITIVE)
     decay_factor: float = field(default=0.5, metadata={"above": 0, "max": 1})
     #: gradient-norm clip
@@ -95,7 +125,11 @@ class OptimConfig(Checked):
 class DataConfig(Checked):
     """Batches, crops, dataset mixing and augmentation."""
 
+    #: images per device per forward pass
     batch_size: int = field(default=8, metadata=POSITIVE)
+    #: images per optimizer step over all devices: batch_size x world size x gradient-accumulation steps
+    #: (0 = batch_size x world size, no accumulation); must divide evenly
+    global_batch: int = field(default=0, metadata={"min": 0})
     #: (H, W); multiples of the patch size are used
     crop: tuple[int, int] = field(default=(480, 640), metadata=POSITIVE)
     #: per-dataset mixing weights by Sample.dataset; unnamed datasets get weight 1
@@ -132,17 +166,24 @@ class MaskConfig(Checked):
     monocular_prob: float = field(default=0.0, metadata=FRACTION)
 
 
+#: where the prompt stage's prior depth P_d comes from (depthcur.train.priors)
+PRIOR_KINDS = ("auto", "flat", "mdm", "student", "depthpro")
+
+
 @dataclass
 class PromptConfig(Checked):
     """Sparse metric prompts (MetricAnything pretraining)."""
 
     #: number of prompt pixels at the reference resolution; scaled by pixel count
     count_range: tuple[int, int] = field(default=(2000, 40000), metadata={"min": 1, "ordered": "<="})
-    reference_pixels: int = field(default=480 * 640, metadata=POSITIVE)
+    #: pixels of the paper's training resolution, 1536 x 1536 (there N is about 1 %)
+    reference_pixels: int = field(default=1536 * 1536, metadata=POSITIVE)
     #: fewest prompt pixels per sample
     min_count: int = field(default=16, metadata=POSITIVE)
-    #: Gaussian width of the per-pixel scale field, x image diagonal
-    pdsa_sigma: float = field(default=0.08, metadata={"min": 0})
+    #: nearest prompt pixels per PDSA fit (Prior Depth Anything's K)
+    pdsa_neighbours: int = field(default=5, metadata=POSITIVE)
+    #: prior depth model P_d for GMDR/PDSA; auto: from --prior (none: flat, a run: its stage, a folder: DepthPro)
+    prior: str = field(default="auto", metadata={"choices": PRIOR_KINDS})
     #: loss weights: robust MAE and SSI-MAGE (synthetic images) on inverse depth
     alpha_mae: float = field(default=15.0, metadata={"min": 0})
     beta_ssi: float = field(default=5.0, metadata={"min": 0})
@@ -175,6 +216,48 @@ class RunConfig(Checked):
 
 
 PRESETS = ("tiny", "small", "base", "large")
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """A paper's training schedule: what ``--recipe`` sets on top of a size preset (the network
+    stays the preset's). Flags and config-file keys still replace any of these values."""
+
+    #: where the numbers come from
+    source: str
+    steps: int
+    warmup_iters: int
+    warmup_groups: str
+    #: peak learning rates: the ViT, and everything else (DPT head, decoder, prompt layers)
+    lr_backbone: float
+    lr_head: float
+    schedule: str
+    #: training resolution (H, W)
+    crop: tuple[int, int]
+    #: images per optimizer step over all devices (0: the paper's figure is not in the text we read)
+    global_batch: int = 0
+    decay_every: int = 25000
+    decay_factor: float = 0.5
+
+
+#: the papers' recipes (docs/train.md quotes each next to its section). MetricAnything's text states
+#: steps, warm-up, peak rates and resolution, not the decay after the warm-up: cosine is our choice
+RECIPES: dict[str, Recipe] = {
+    "mdm-paper": Recipe("LingBot-Depth, training details (MDM)", steps=250000, warmup_iters=2000,
+                        warmup_groups="backbone", lr_backbone=1e-5, lr_head=1e-4, schedule="step",
+                        crop=(480, 640), global_batch=1024, decay_every=25000, decay_factor=0.5),
+    "teacher-paper": Recipe("MetricAnything Appendix (teacher, sparse-prompt pretraining)", steps=100000,
+                            warmup_iters=10000, warmup_groups="all", lr_backbone=1e-6, lr_head=1e-5,
+                            schedule="cosine", crop=(1536, 1536)),
+    "student-paper": Recipe("MetricAnything Appendix (student from scratch)", steps=200000, warmup_iters=5000,
+                            warmup_groups="all", lr_backbone=2e-6, lr_head=2e-5, schedule="cosine",
+                            crop=(1536, 1536)),
+    "student-moge2": Recipe("MetricAnything Appendix (student fine-tuned from MoGe-2)", steps=10000,
+                            warmup_iters=1000, warmup_groups="all", lr_backbone=2.5e-6, lr_head=2.5e-5,
+                            schedule="cosine", crop=(1536, 1536)),
+}
+#: ``none`` keeps the preset's own schedule
+RECIPE_NAMES = ("none", *RECIPES)
 #: base/large crop aspect ratios (width / height): portrait 1:2 to landscape 2:1. The LingBot-Depth
 #: description (../shared/DESIGN.md) says only "any aspect ratio", so this range is our choice
 WIDE_ASPECT_RANGE = (0.5, 2.0)
@@ -184,6 +267,9 @@ WIDE_ASPECT_RANGE = (0.5, 2.0)
 class TrainConfig(Checked):
     #: the preset the other values start from: tiny, small, base or large
     preset: str = field(default="tiny", metadata={"choices": PRESETS})
+    #: a paper's schedule (steps, warm-up, learning rates, decay, resolution, global batch) on top of
+    #: the preset's network: none, mdm-paper, teacher-paper, student-paper, student-moge2
+    recipe: str = field(default="none", metadata={"choices": RECIPE_NAMES})
     model: ModelConfig = field(default_factory=ModelConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
     data: DataConfig = field(default_factory=DataConfig)
@@ -204,6 +290,8 @@ class TrainConfig(Checked):
             (0 <= m.num_tokens_range[0] <= m.num_tokens_range[1], "model.num_tokens_range must be 0 <= lo <= hi"),
             (all(c >= m.patch_size for c in d.crop), "data.crop must be at least one patch"),
             (d.aspect_range[1] == 0 or d.aspect_range[0] > 0, "data.aspect_range must be (0, 0) (off) or lo > 0"),
+            (d.global_batch % d.batch_size == 0, f"data.global_batch ({d.global_batch}) must be a multiple of "
+                                                 f"data.batch_size ({d.batch_size}) x the world size"),
         ]
         problems = [msg for ok, msg in checks if not ok] + self._field_problems()
         if problems:
@@ -262,6 +350,52 @@ def preset_config(name: str) -> TrainConfig:
 
 
 
+def base_config(preset: str, recipe: str = "none") -> TrainConfig:
+    """The size preset with a recipe's schedule on top, not yet validated: what flags start from."""
+    cfg = preset_config(preset)
+    if recipe == "none":
+        return cfg
+    if recipe not in RECIPES:
+        raise FieldValueError("recipe", f"unknown recipe {recipe!r}", f"use {', '.join(RECIPE_NAMES)}")
+    r = RECIPES[recipe]
+    optim = dataclasses.replace(cfg.optim, lr_backbone=r.lr_backbone, lr_head=r.lr_head, warmup_iters=r.warmup_iters,
+                                warmup_groups=r.warmup_groups, schedule=r.schedule, decay_every=r.decay_every,
+                                decay_factor=r.decay_factor)
+    data = dataclasses.replace(cfg.data, crop=r.crop, global_batch=r.global_batch)
+    return dataclasses.replace(cfg, recipe=recipe, optim=optim, data=data,
+                               run=dataclasses.replace(cfg.run, steps=r.steps))
+
+
+def accumulation_steps(cfg: TrainConfig, world_size: int) -> int:
+    """Forward/backward passes per optimizer step so data.global_batch = batch_size x world size x this."""
+    d = cfg.data
+    if d.global_batch == 0:
+        return 1
+    per_pass = d.batch_size * world_size
+    if d.global_batch % per_pass:
+        raise UsageError(f"{d.global_batch} images per step cannot be split into passes of data.batch_size "
+                         f"{d.batch_size} x {world_size} device(s) = {per_pass}", "--global-batch",
+                         "give a multiple of that, or change --data-batch-size")
+    return d.global_batch // per_pass
+
+
+def dry_run_summary(stage: str, cfg: TrainConfig, world_size: int = 1) -> dict[str, Any]:
+    """What ``depthcur train STAGE --dry-run`` prints: the resolved schedule, nothing read or trained."""
+    o, d = cfg.optim, cfg.data
+    accumulation = accumulation_steps(cfg, world_size)
+    return {
+        "stage": stage, "preset": cfg.preset, "recipe": cfg.recipe,
+        "source": RECIPES[cfg.recipe].source if cfg.recipe in RECIPES else "the preset's own schedule",
+        "steps": cfg.run.steps, "warmup_steps": o.warmup_iters, "warmup_groups": o.warmup_groups,
+        "lr": {"backbone": o.lr_backbone, "head": o.lr_head},
+        "schedule": {"kind": o.schedule, **({"decay_every": o.decay_every, "decay_factor": o.decay_factor}
+                                             if o.schedule == "step" else {})},
+        "resolution": list(cfg.crop),
+        "global_batch": d.batch_size * world_size * accumulation, "per_device_batch": d.batch_size,
+        "world_size": world_size, "accumulation_steps": accumulation,
+    }
+
+
 def load_config(name_or_file: str | Path | TrainConfig) -> TrainConfig:
     """A preset name, a YAML/TOML/JSON file holding ``preset:`` plus overrides, or a config (validated)."""
     if isinstance(name_or_file, TrainConfig):
@@ -284,15 +418,24 @@ def overlay_preset(data: Mapping[str, Any], where: str) -> TrainConfig:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     try:
-        return build(TrainConfig, values, base=preset_config(values.get("preset", "tiny"))).validate()
+        base = base_config(values.get("preset", "tiny"), values.get("recipe", "none"))
+        return build(TrainConfig, values, base=base).validate()
     except ConfigError as exc:
         raise ConfigError(f"{where}: {exc}") from None
     except FieldValueError as exc:          # a field's declared constraint (core/validate.py)
         raise ConfigError(f"{where}: key {exc.field}: {exc.what}; {exc.todo}") from None
 
 
+#: options older runs saved that no longer exist, by section: the Gaussian PDSA's width (PDSA is now
+#: Prior Depth Anything's k-nearest-prompt fit, ``prompt.pdsa_neighbours``)
+RETIRED_KEYS = {"prompt": ("pdsa_sigma",)}
+
+
 def config_from_dict(data: dict[str, Any]) -> TrainConfig:
-    """Rebuild a saved ``config.json``."""
+    """Rebuild a saved ``config.json``; keys of retired options are dropped, so older runs still load."""
+    data = {section: ({k: v for k, v in values.items() if k not in RETIRED_KEYS[section]}
+                      if section in RETIRED_KEYS and isinstance(values, Mapping) else values)
+            for section, values in data.items()}
     return overlay_preset(data, "config.json")
 
 
@@ -307,7 +450,8 @@ class TrainRun:
     """``depthcur train mdm``: what to train on, where the run lives and where it runs (the recipe is TrainConfig)."""
 
     #: shard file or folder, optionally NAME=PATH (NAME keys data.weights); repeat to mix datasets
-    data: list[str]
+    #: (needed unless --dry-run)
+    data: list[str] = field(default_factory=list)
     #: run folder: config.json, checkpoints/, metrics.csv, tensorboard/
     out: Path = Path("runs/mdm")
     #: continue exactly from the newest checkpoint in --out
@@ -322,11 +466,12 @@ class TrainRun:
     ray_workers: int = field(default=0, metadata={"min": 0})
     #: join a Ray cluster (HOST:PORT or 'auto'); local by default
     ray_address: str | None = None
+    #: print the resolved schedule as JSON (steps, warm-up, learning rates, resolution, batches) and exit;
+    #: reads no data
+    dry_run: bool = False
 
     def __post_init__(self):
-        check_fields(self)
-        if not self.data:
-            raise ValueError("give at least one --data shard file or folder")
+        check_fields(self)   # an empty --data is refused when a run starts (a --dry-run needs none)
 
 
 @dataclass(kw_only=True)
@@ -343,7 +488,7 @@ class PromptRun(TrainRun):
     """``depthcur train prompt``."""
 
     out: Path = Path("runs/prompt")
-    #: MDM run or checkpoint used monocularly as the prior (default: flat prior)
+    #: prior depth model (--prompt-prior): an MDM or distill run/checkpoint, or a Depth Pro clone; none: flat
     prior: Path | None = None
 
 
@@ -354,3 +499,6 @@ class DistillRun(TrainRun):
     out: Path = Path("runs/distill")
     #: prompt-stage run or checkpoint; without it --data must already be teacher label shards
     teacher: Path | None = None
+    #: fine-tune a released MetricAnything Student-DepthMap state dict (.pt/.pth) on the teacher labels:
+    #: sets model.network multires, model.multires released
+    init_from: Path | None = None

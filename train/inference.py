@@ -27,6 +27,7 @@ from depthcur.schemas import Intrinsics
 from . import checkpoint as ckpt
 from .config import TrainConfig, config_from_dict
 from .device import torch_device
+from .models.metric_anything import is_student_state_dict, unwrap_state_dict
 from .stages import Stage, stage_class
 
 
@@ -66,7 +67,8 @@ class Predictor:
         ih, iw = inference_size(h, w, crop[0] * crop[1], self.config.model.patch_size)
         rgb_t = torch.from_numpy(cv2.resize(rgb, (iw, ih), interpolation=cv2.INTER_AREA).transpose(2, 0, 1).copy())
         rgb_t = (rgb_t.float() / 255.0)[None].to(self.device)
-        out = self.trained.infer(self.model, rgb_t, depth_raw, prompt, np.random.default_rng(self.seed))
+        out = self.trained.infer(self.model, rgb_t, depth_raw, prompt, np.random.default_rng(self.seed),
+                                 fx=K.fx * iw / w)
         depth = out[0].float().cpu().numpy()
         return cv2.resize(depth, (w, h), interpolation=cv2.INTER_LINEAR).astype(np.float32)
 
@@ -78,6 +80,8 @@ def load_predictor(checkpoint_path_or_run_dir: str | Path, device: str | None = 
     state = ckpt.load(path)
     if "model_config" in state:   # a released LingBot-Depth checkpoint: an MDM network
         state = stage_class("mdm").run_state_from_released(state)
+    elif is_student_state_dict(unwrap_state_dict(state)):   # a released MetricAnything Student-DepthMap
+        state = stage_class("distill").run_state_from_released(unwrap_state_dict(state))
     for field in ("stage", "config", "model"):
         if field not in state:
             raise ValueError(f"checkpoint {path}: field {field!r} is missing; not a depthcur training checkpoint")

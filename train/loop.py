@@ -6,8 +6,10 @@ each rank reads its own share of the shards; rank 0 writes logs and checkpoints.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from depthcur.schemas import write_bytes_atomic
 
 from . import checkpoint as ckpt
 from .augment import augment_sample, batch_crop_shape
-from .config import ConfigError, TrainConfig, config_from_dict
+from .config import ConfigError, TrainConfig, accumulation_steps, config_from_dict
 from .data.mixing import MixedStream, MixPosition, Stream
 from .device import torch_device
 from .stages.base import Stage
@@ -40,14 +42,15 @@ class TrainingDiverged(RuntimeError):
 
 
 def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
-    """``*backbone*`` parameters at the backbone rate, the rest at the head rate; no decay on
+    """ViT parameters (``*backbone*``; ``*patch_encoder*`` in the multires networks) at the backbone rate,
+    the rest at the head rate; no decay on
     biases, norms, layer scales and tokens (1-D or token tensors)."""
     groups: dict[tuple[str, bool], list[nn.Parameter]] = {}
     for name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        kind = "backbone" if "backbone" in name else "head"
-        decay = param.ndim >= 2 and not name.endswith(("_token", "pos_embed", "register_tokens"))
+        kind = "backbone" if "backbone" in name or "patch_encoder" in name else "head"
+        decay = param.ndim >= 2 and not name.endswith(("_token", "pos_embed", "register_tokens", "storage_tokens"))
         groups.setdefault((kind, decay), []).append(param)
     o = cfg.optim
     return [{"params": params, "name": f"{kind}{'' if decay else '_no_decay'}", "kind": kind,
@@ -57,10 +60,23 @@ def param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
 
 
 def lr_factor(step: int, cfg: TrainConfig, warm_up: bool) -> float:
-    """Linear warm-up (encoder only) then x decay_factor every decay_every iterations."""
+    """The multiplier of a group's peak rate at ``step``: a linear warm-up (for the groups that warm
+    up) times the schedule's decay."""
     o = cfg.optim
     warm = min(1.0, (step + 1) / o.warmup_iters) if (warm_up and o.warmup_iters > 0) else 1.0
-    return warm * o.decay_factor ** (step // o.decay_every)
+    return warm * schedule_decay(step, cfg)
+
+
+def schedule_decay(step: int, cfg: TrainConfig) -> float:
+    """step: x decay_factor every decay_every steps; cosine: from 1 at the end of the warm-up to 0 at
+    run.steps; constant: 1."""
+    o = cfg.optim
+    if o.schedule == "step":
+        return o.decay_factor ** (step // o.decay_every)
+    if o.schedule == "cosine":
+        progress = max(0, step - o.warmup_iters) / max(1, cfg.run.steps - o.warmup_iters)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+    return 1.0
 
 
 def make_optimizer(model: nn.Module, cfg: TrainConfig):
@@ -68,7 +84,8 @@ def make_optimizer(model: nn.Module, cfg: TrainConfig):
     # foreach: one multi-tensor update instead of a Python loop over tensors; the same arithmetic
     # (what CUDA picks by default; on CPU it is ~1.5x faster for the tiny models' many small tensors)
     opt = torch.optim.AdamW(groups, betas=cfg.optim.betas, foreach=True)
-    lambdas = [lambda s, warm=(g["kind"] == "backbone"): lr_factor(s, cfg, warm) for g in groups]
+    every_group = cfg.optim.warmup_groups == "all"
+    lambdas = [lambda s, warm=(every_group or g["kind"] == "backbone"): lr_factor(s, cfg, warm) for g in groups]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambdas)
     return opt, sched
 
@@ -211,6 +228,8 @@ class Trainer:
         self.stage, self.cfg, self.run_dir = stage, cfg, Path(run_dir)
         self.data_identity = data_identity   # what --data holds (mixing.data_identity); --resume must match it
         self.dist = DistContext.current()
+        #: forward/backward passes per optimizer step (data.global_batch over batch_size x world size)
+        self.accumulation = accumulation_steps(cfg, self.dist.world_size)
         self.device = torch_device(device, self.dist.local_rank)
         self.use_bf16 = cfg.run.bf16 and self.device.type == "cuda"
         torch.manual_seed(cfg.run.seed)
@@ -359,21 +378,13 @@ class Trainer:
         return int(self._consumed_position.get("skipped", 0)) + sum(s.skipped_counter() for s in self.streams)
 
     def train_step(self) -> tuple[float, float]:
+        """One optimizer step over data.global_batch images: ``self.accumulation`` passes whose
+        gradients add up to those of the whole batch's mean loss."""
         if not self.model.training:   # only the loop's own previews and eval_loss switch it to eval
             self.model.train()
-        rng = np.random.default_rng([self.cfg.run.seed, 13, self.dist.rank, self.step])
-        batch = {k: v.to(self.device, non_blocking=True) for k, v in self.stage.prepare(self._next_items(), rng).items()}
-        self._last_batch = batch
-        with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
-            loss = self.stage.loss(self.train_model, batch)
-        logged = loss.detach().clone()
-        if self.dist.world_size > 1:  # every rank sees the mean, so all stop together on NaN
-            torch.distributed.all_reduce(logged)
-            logged /= self.dist.world_size
-        if not torch.isfinite(logged):
-            self._diverged(f"the loss is {logged.item()}")
         self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        losses = [self._forward_backward(micro) for micro in range(self.accumulation)]
+        logged = losses[0] if len(losses) == 1 else torch.stack(losses).mean()
         grad_norm = clip_grad_norm(self._parameters, self.cfg.optim.clip_norm)
         if not torch.isfinite(grad_norm):
             self._diverged(f"the gradient norm is {grad_norm.item()}")
@@ -381,6 +392,28 @@ class Trainer:
         self.scheduler.step()
         self.step += 1
         return float(logged), float(grad_norm)
+
+    def _forward_backward(self, micro: int) -> torch.Tensor:
+        """The ``micro``-th pass of this step: its batch, loss (checked finite on every rank) and
+        backward of loss / passes. DDP averages gradients over ranks on the last pass only."""
+        passes = self.accumulation
+        # pass 0 keeps the seed a step without accumulation has, so such runs are unchanged
+        rng = np.random.default_rng([self.cfg.run.seed, 13, self.dist.rank, self.step] + ([micro] if micro else []))
+        batch = {k: v.to(self.device, non_blocking=True) for k, v in self.stage.prepare(self._next_items(), rng).items()}
+        self._last_batch = batch
+        last = micro == passes - 1
+        sync = self.train_model.no_sync() if (self.dist.world_size > 1 and not last) else contextlib.nullcontext()
+        with sync:
+            with torch.autocast(device_type=self.device.type, dtype=torch.bfloat16, enabled=self.use_bf16):
+                loss = self.stage.loss(self.train_model, batch)
+            logged = loss.detach().clone()
+            if self.dist.world_size > 1:  # every rank sees the mean, so all stop together on NaN
+                torch.distributed.all_reduce(logged)
+                logged /= self.dist.world_size
+            if not torch.isfinite(logged):
+                self._diverged(f"the loss is {logged.item()}")
+            (loss if passes == 1 else loss / passes).backward()
+        return logged
 
     @torch.no_grad()
     def eval_loss(self, samples: Sequence[Any], seed: int = 0) -> float:
@@ -401,14 +434,15 @@ class Trainer:
         cfg = self.cfg
         metrics = MetricsLog(self.run_dir, self.step, self.dist.is_main)
         result = TrainResult(self.run_dir, self.step)
-        samples = self.step * cfg.data.batch_size * self.dist.world_size
+        per_step = cfg.data.batch_size * self.dist.world_size * self.accumulation
+        samples = self.step * per_step
         try:
             with progress_task(f"train {self.stage.name}", cfg.run.steps) as advance:
                 advance(self.step)
                 while self.step < cfg.run.steps:
                     t0 = time.perf_counter()
                     loss, grad_norm = self.train_step()
-                    samples += cfg.data.batch_size * self.dist.world_size
+                    samples += per_step
                     lrs = {g["kind"]: g["lr"] for g in self.optimizer.param_groups}
                     metrics.write({"step": self.step, "loss": f"{loss:.8g}", "lr_backbone": lrs.get("backbone", 0.0),
                                    "lr_head": lrs.get("head", 0.0), "grad_norm": f"{grad_norm:.6g}",

@@ -23,7 +23,7 @@ class RunRequest:
     steps: int | None = None
     resume: bool = False
     init_backbone: str | None = None
-    prior: str | None = None         # prompt: MDM run/checkpoint used as the monocular prior
+    prior: str | None = None         # prompt: the prior model (train/priors.py), by --prompt-prior
     teacher: str | None = None       # distill: prompt run/checkpoint that labels --data first
     init_from: str | None = None     # mdm: released LingBot-Depth checkpoint or MDM run to start from
     device: str | None = None

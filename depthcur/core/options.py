@@ -343,14 +343,14 @@ def build(cls: type, values: Mapping[str, Any], base: Any = None, prefix: tuple[
 
 
 def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | None = None,
-                 bases: Mapping[type, tuple[str, Callable[[Any], Any]]] | None = None,
+                 bases: Mapping[type, tuple[str | Sequence[str], Callable[..., Any]]] | None = None,
                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Decorator: the command's options are the fields of ``classes``; the function's first
     ``len(classes)`` parameters receive the built dataclasses, the rest stay as they are.
 
     ``aliases`` maps an option name to more flags (kept for the command lines people already use).
-    ``bases`` maps a class to ``(option name, function)``: the function of that option's value
-    returns the instance to start from (train's ``--preset``); then only the values given in a
+    ``bases`` maps a class to ``(option name or names, function)``: the function of those options'
+    values returns the instance to start from (train's ``--preset`` and ``--recipe``); then only the values given in a
     file or on the command line replace the base's, and the help says where the defaults come from.
     """
     aliases = {name: [flags] if isinstance(flags, str) else list(flags) for name, flags in (aliases or {}).items()}
@@ -358,14 +358,14 @@ def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | No
     groups = [(cls, field_options(cls)) for cls in classes]
     names = [option.name for _, options in groups for option in options]
     clashes = {name for name in names if names.count(name) > 1}
-    unknown = (set(aliases) | {key for key, _ in bases.values()}) - set(names)
+    unknown = (set(aliases) | {k for key, _ in bases.values() for k in _base_keys(key)}) - set(names)
     if clashes or unknown:
         raise TypeError(f"options of {[c.__name__ for c in classes]}: clashing names {sorted(clashes)}, "
                         f"aliases or bases for no option {sorted(unknown)}")
 
     def default_note(cls: type, option: FieldOption) -> str | None:
-        key = bases[cls][0] if cls in bases else None
-        return None if key in (None, option.name) else f"from --{key.replace('_', '-')}"
+        keys = _base_keys(bases[cls][0]) if cls in bases else ()
+        return None if not keys or option.name in keys else "from " + "/".join(f"--{k.replace('_', '-')}" for k in keys)
 
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         parameters = list(inspect.signature(func).parameters.values())
@@ -395,14 +395,14 @@ def options_from(*classes: type, aliases: Mapping[str, str | Sequence[str]] | No
 
 
 def _build_given(cls: type, options: list[FieldOption], values: dict[str, Any], ctx: typer.Context,
-                 base: tuple[str, Callable[[Any], Any]] | None, aliases: Mapping[str, list[str]]) -> Any:
+                 base: tuple[str | Sequence[str], Callable[..., Any]] | None, aliases: Mapping[str, list[str]]) -> Any:
     names = {option.name for option in options}
     try:
         if base is None:
             return build(cls, {n: v for n, v in values.items() if n in names})
         key, base_of = base
         given = {n: v for n, v in values.items() if n in names and ctx.get_parameter_source(n).name != "DEFAULT"}
-        return build(cls, given, base=base_of(values[key]))
+        return build(cls, given, base=base_of(*(values[k] for k in _base_keys(key))))
     except FieldValueError as exc:
         by_name = {option.name: option for option in options}
         named = [exc.field] + ([exc.other] if exc.other else [])
@@ -411,6 +411,11 @@ def _build_given(cls: type, options: list[FieldOption], values: dict[str, Any], 
         raise OptionsError(exc.what, param_hint=where, todo=exc.todo) from None
     except (ValueError, TypeError) as exc:
         raise OptionsError(str(exc)) from None
+
+
+def _base_keys(key: str | Sequence[str]) -> tuple[str, ...]:
+    """The option name(s) whose values a base function takes, in its argument order."""
+    return (key,) if isinstance(key, str) else tuple(key)
 
 
 def _where_given(option: FieldOption, aliases: Sequence[str], ctx: typer.Context) -> str:

@@ -37,8 +37,9 @@ class PromptNet(nn.Module):
                                prompt_blocks=prompt_blocks)
         self.layers = dpt_layers(spec.depth)
 
-    def forward(self, rgb: torch.Tensor, prompt: torch.Tensor) -> torch.Tensor:
-        """``prompt``: (B,3,H,W) = [PDSA depth, GMDR depth, prompt mask] in metres / {0,1}."""
+    def forward(self, rgb: torch.Tensor, prompt: torch.Tensor, fx: torch.Tensor | None = None) -> torch.Tensor:
+        """``prompt``: (B,3,H,W) = [PDSA depth, GMDR depth, prompt mask] in metres / {0,1}. ``fx`` is
+        unused: this network predicts metric depth directly (the multires ones scale by width / fx)."""
         h, w = rgb.shape[2:]
         enc = self.encoder(normalize_rgb(rgb), layers=self.layers)
         cond = torch.cat([depth_to_log_input(prompt[:, :2]), prompt[:, 2:]], 1)
@@ -56,7 +57,8 @@ class StudentNet(nn.Module):
         self.decoder = DPTHead(spec.embed_dim, dpt_features, inverted_skips=True)
         self.layers = dpt_layers(spec.depth)
 
-    def forward(self, rgb: torch.Tensor) -> torch.Tensor:
+    def forward(self, rgb: torch.Tensor, fx: torch.Tensor | None = None) -> torch.Tensor:
+        """``fx`` is unused (see ``PromptNet.forward``)."""
         h, w = rgb.shape[2:]
         enc = self.encoder(normalize_rgb(rgb), layers=self.layers)
         return self.decoder(enc.rgb_tokens, enc.cls_tokens, enc.grid, (h, w))

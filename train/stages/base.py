@@ -19,8 +19,20 @@ def collate(items: list[TrainItem]) -> dict[str, torch.Tensor]:
         "rgb": torch.from_numpy(np.stack([it.rgb for it in items])),
         "depth_raw": torch.from_numpy(np.stack([it.depth_raw for it in items])),
         "depth_gt": torch.from_numpy(np.stack([it.depth_gt for it in items])),
-        "is_synthetic": torch.tensor([it.is_synthetic for it in items]),
+        "fx": torch.tensor([it.K.fx for it in items], dtype=torch.float32),   # px, at the crop's size
+        "gt_rendered": torch.tensor([it.gt_rendered for it in items]),
     }
+
+
+def native_targets(items: list[TrainItem]) -> dict[str, torch.Tensor]:
+    """Each item's depth_gt at the dataset's resolution, zero-padded (0 = invalid) to the largest in the
+    batch, ``depth_gt_native`` (B, H, W), with each one's (height, width), ``native_shape`` (B, 2)."""
+    shapes = [it.depth_gt_native.shape for it in items]
+    height, width = max(h for h, _ in shapes), max(w for _, w in shapes)
+    padded = np.zeros((len(items), height, width), np.float32)
+    for i, it in enumerate(items):
+        padded[i, :shapes[i][0], :shapes[i][1]] = it.depth_gt_native
+    return {"depth_gt_native": torch.from_numpy(padded), "native_shape": torch.tensor(shapes, dtype=torch.int64)}
 
 
 class Stage:
@@ -73,7 +85,8 @@ class Stage:
         return {}
 
     def infer(self, model: nn.Module, rgb: torch.Tensor, depth_raw: np.ndarray | None, prompt: np.ndarray | None,
-              rng: np.random.Generator) -> torch.Tensor:
+              rng: np.random.Generator, fx: float | None = None) -> torch.Tensor:
         """(1, h, w) metric depth of one image: ``rgb`` (1, 3, h, w) in [0, 1] at the network's input size,
-        ``depth_raw`` and ``prompt`` (metres, 0 = none) at the caller's size."""
+        ``depth_raw`` and ``prompt`` (metres, 0 = none) at the caller's size; ``fx`` the focal length in
+        pixels at ``rgb``'s size, when known (the multires networks scale their output by width / fx)."""
         raise NotImplementedError

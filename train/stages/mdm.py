@@ -133,7 +133,7 @@ class MDMStage(Stage):
             loss = loss + F.binary_cross_entropy_with_logits(out["mask_logits"].float(), valid.float())
         return loss
 
-    def infer(self, model, rgb, depth_raw, prompt, rng):
+    def infer(self, model, rgb, depth_raw, prompt, rng, fx=None):
         """Depth completion at the input's own token grid; the network drops the depth tokens without a
         valid pixel (monocular when there is none)."""
         height, width = rgb.shape[-2:]

@@ -1,10 +1,10 @@
 """Sparse-prompt pretraining (MetricAnything §3.2).
 
-Each image gets N ~ U[2000, 40000] (scaled to the resolution) valid GT pixels as the metric
-prompt. A prior depth from a monocular model (the MDM model with every depth token masked,
-given with ``--prior``) is aligned to it with GMDR and PDSA; the conditioned DPT head sees
-[PDSA, GMDR, mask]. Without a prior, a flat prior is used (then PDSA is a smooth
-interpolation of the prompt), which is logged.
+Each image gets N ~ U[2000, 40000] valid GT pixels at 1536 x 1536 (scaled by pixel count) as
+the metric prompt. A prior depth P_d from a pluggable monocular model (``depthcur.train.priors``:
+``--prompt-prior`` with ``--prior PATH``; flat when none is given, which is logged) is aligned
+to it with GMDR and PDSA as Prior Depth Anything defines them; the conditioned DPT head sees
+[PDSA, GMDR, mask].
 """
 
 from __future__ import annotations
@@ -14,53 +14,13 @@ from typing import Any
 import numpy as np
 import torch
 
-from depthcur.core.progress import get_logger
-
 from ..augment import TrainItem
-from ..losses import prompt_loss
+from ..losses import prompt_loss_native
 from ..models import PromptNet
+from ..models.metric_anything import MetricAnythingTeacher
+from ..priors import PriorModel, prior_for_training, prior_from_saved
 from ..prompts import prompt_count, prompt_input, sample_prompt
-from .base import Stage, collate
-from .mdm import MDMStage
-
-log = get_logger(__name__)
-
-
-class PriorModel:
-    """A monocular depth prior: an MDM checkpoint run with every depth token masked."""
-
-    def __init__(self, model: torch.nn.Module | None, source: dict[str, Any] | None = None):
-        self.model = model
-        self.source = source  # checkpoint contents needed to rebuild it (saved into prompt checkpoints)
-
-    @classmethod
-    def from_checkpoint(cls, path: str | None) -> "PriorModel":
-        if not path:
-            log.warning("prompt stage: no --prior given; using a flat prior (PDSA interpolates the prompt)")
-            return cls(None)
-        from .. import checkpoint as ckpt
-
-        state = ckpt.load(ckpt.latest_checkpoint(path))
-        if state.get("stage") != "mdm":
-            raise ValueError(f"--prior {path}: expected an MDM checkpoint, got stage {state.get('stage')!r}")
-        model = MDMStage.network_from_checkpoint(state)
-        return cls(model, {"stage": "mdm", "config": state["config"], "model": state["model"],
-                           "extras": state.get("extras", {})})
-
-    @classmethod
-    def from_saved(cls, saved: dict[str, Any] | None) -> "PriorModel":
-        if not saved:
-            return cls(None)
-        return cls(MDMStage.network_from_checkpoint(saved), saved)
-
-    @torch.no_grad()
-    def __call__(self, rgb: torch.Tensor) -> np.ndarray:
-        """(B,3,H,W) in [0,1] -> (B,H,W) prior depth, metres up to scale."""
-        if self.model is None:
-            return np.ones((rgb.shape[0], rgb.shape[2], rgb.shape[3]), np.float32)
-        self.model.eval()
-        rgb = rgb.to(next(self.model.parameters()).device)
-        return self.model(rgb)["depth"].float().cpu().numpy()   # no depth: every depth token dropped
+from .base import Stage, collate, native_targets
 
 
 def make_prompt_inputs(prior: np.ndarray, sparse_sources: list[np.ndarray], cfg, rng: np.random.Generator,
@@ -71,10 +31,10 @@ def make_prompt_inputs(prior: np.ndarray, sparse_sources: list[np.ndarray], cfg,
         h, w = src.shape
         n = counts[i] if counts else prompt_count(cfg.prompt, h, w, rng)
         prompt = sample_prompt(src, n, rng)
-        if not (prompt > 0).any():
-            out.append(np.stack([pri, pri, np.zeros_like(pri)]))
+        if not ((prompt > 0) & (pri > 0)).any():     # nothing to align to: the prior as it is
+            out.append(np.stack([pri, pri, (prompt > 0).astype(np.float32)]))
             continue
-        out.append(prompt_input(pri, prompt, cfg.prompt.pdsa_sigma))
+        out.append(prompt_input(pri, prompt, cfg.prompt.pdsa_neighbours))
     return np.stack(out).astype(np.float32)
 
 
@@ -94,43 +54,43 @@ class PromptStage(Stage):
 
     def __init__(self, cfg, prior: PriorModel | None = None):
         super().__init__(cfg)
-        self.prior = prior or PriorModel(None)
+        self.prior = prior or PriorModel()
 
     @classmethod
     def for_training(cls, cfg, *, prior=None):
-        return cls(cfg, PriorModel.from_checkpoint(prior))
+        return cls(cfg, prior_for_training(cfg.prompt.prior, prior))
 
     @classmethod
     def for_inference(cls, cfg, extras, device):
-        """The MDM prior travels inside a prompt checkpoint."""
-        prior = PriorModel.from_saved(extras.get("prior"))
-        if prior.model is not None:
-            prior.model.to(device)
-        return cls(cfg, prior)
+        """A depthcur prior network travels inside a prompt checkpoint; Depth Pro is reloaded from its path."""
+        return cls(cfg, prior_from_saved(extras.get("prior")).to(device))
 
-    def build_model(self) -> PromptNet:
+    def build_model(self) -> PromptNet | MetricAnythingTeacher:
         m = self.cfg.model
+        if m.network == "multires":
+            return MetricAnythingTeacher(m.multires_spec())
         return PromptNet(m.backbone_spec(), m.dpt_features, m.prompt_width, m.prompt_blocks)
 
     def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = collate(items)
         prior = self.prior(batch["rgb"])
         batch["prompt"] = torch.from_numpy(make_prompt_inputs(prior, [it.depth_gt for it in items], self.cfg, rng))
+        batch.update(native_targets(items))   # the loss is taken at each dataset's own resolution
         return batch
 
     def predict(self, model, batch):
-        return model(batch["rgb"], batch["prompt"])
+        return model(batch["rgb"], batch["prompt"], fx=batch["fx"])
 
     def loss(self, model, batch):
         pred = self.predict(model, batch)
-        gt = batch["depth_gt"]
         p = self.cfg.prompt
-        return prompt_loss(pred.float(), gt, gt > 0, batch["is_synthetic"], p.alpha_mae, p.beta_ssi).mean()
+        return prompt_loss_native(pred.float(), batch["depth_gt_native"], batch["native_shape"], batch["gt_rendered"],
+                                  p.alpha_mae, p.beta_ssi).mean()
 
     def checkpoint_extras(self) -> dict[str, Any]:
         return {"prior": self.prior.source}
 
-    def infer(self, model, rgb, depth_raw, prompt, rng):
+    def infer(self, model, rgb, depth_raw, prompt, rng, fx=None):
         """Metric depth conditioned on ``prompt``, or on one sampled from ``depth_raw`` when it is None."""
         height, width = rgb.shape[-2:]
         if prompt is None:
@@ -142,5 +102,5 @@ class PromptStage(Stage):
             raise ValueError("predict: the prompt has no valid (> 0) pixel")
         small = downsample_sparse(np.asarray(prompt, np.float32), height, width)
         prior = self.prior(rgb)[0]
-        cond = torch.from_numpy(prompt_input(prior, small, self.cfg.prompt.pdsa_sigma))[None].to(rgb.device)
-        return model(rgb, cond)
+        cond = torch.from_numpy(prompt_input(prior, small, self.cfg.prompt.pdsa_neighbours))[None].to(rgb.device)
+        return model(rgb, cond, fx=fx)
