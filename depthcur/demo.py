@@ -76,7 +76,7 @@ def steps(out: Path, size: DemoSize) -> list[tuple[str, list[str]]]:
                           "--out", str(out / "render/train"), *render_common]),
         ("render_test", ["render", "--scenes", f"procedural:{size.test_scenes}", "--seed", "1000",
                          "--out", str(out / "render/test"), *render_common]),
-        ("curate_stereo", ["curate", "stereo", "--in", str(out / "render/train"),
+        ("curate_stereo", ["curate", "stereo", "--in", str(out / "render/train"), "--precision-curve",
                            "--out", str(out / "curate/stereo")]),
         ("curate_virtual_lidar", ["curate", "lidar", "--virtual", "--in", str(out / "render/train"),
                                   "--out", str(out / "curate/virtual_lidar"), "--dataset", "virtual_lidar"]),

@@ -19,6 +19,14 @@ RUN apt-get update \
 # Ray refuses a node whose Python differs from the head's down to the patch level by default.
 # The worker (python:3.11-slim) and train (Ubuntu's python3.11) images share 3.11 but not the
 # patch, so both relax the check to the minor version, which is what Ray Client uses anyway.
+# GPU rendering: the bpy wheel carries Cycles' CUDA/OptiX/HIP kernels, so this same image renders on
+# NVIDIA GPUs (`depthcur render --device gpu`) when the NVIDIA container runtime mounts the driver;
+# OptiX needs the driver's "graphics" libraries besides compute. The variables are ignored elsewhere.
+# A build arg of the same name narrows what the runtime mounts (e.g. compute,utility: CUDA only, no OptiX).
+ARG NVIDIA_DRIVER_CAPABILITIES=compute,utility,graphics
+ENV NVIDIA_VISIBLE_DEVICES=all \
+    NVIDIA_DRIVER_CAPABILITIES=${NVIDIA_DRIVER_CAPABILITIES}
+
 ENV VIRTUAL_ENV=/opt/venv \
     PATH=/opt/venv/bin:$PATH \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \

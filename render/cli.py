@@ -16,7 +16,7 @@ def register(app: typer.Typer) -> None:
                       "--scenes is procedural:N, a folder of scene files, or a glob "
                       "(.blend .glb .gltf .obj .fbx .usd .usda .usdc .usdz). Every field of RenderConfig "
                       "is an option: --rig-* the camera rig ranges, --sgm-* the simulated sensor.")
-    @options_from(RenderConfig, aliases={"sgm_ir_noise_std": "--ir-noise-std"})
+    @options_from(RenderConfig, aliases={"sgm_ir_noise_std": "--ir-noise-std", "scene_assets": "--assets"})
     def render(cfg: RenderConfig, config: ConfigOption = None) -> None:
         from depthcur.core.progress import get_logger
 

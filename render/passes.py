@@ -29,9 +29,14 @@ class PassOutputs:
     object_index: np.ndarray | None = None   # uint16
 
 
+#: the RGB pass's denoiser: OpenImageDenoise with albedo and normal guides (BlenderProc's default)
+RGB_DENOISER = {"denoiser": "OPENIMAGEDENOISE", "denoising_input_passes": "RGB_ALBEDO_NORMAL",
+                "denoising_prefilter": "ACCURATE"}
+
+
 def configure_cycles(scene, *, spp: int, threads: int, seed: int) -> None:
+    """Everything but the device (``devices.select_device``) and denoising (``set_denoising``)."""
     scene.render.engine = "CYCLES"
-    scene.cycles.device = "CPU"
     scene.cycles.samples = spp
     scene.cycles.use_adaptive_sampling = False
     scene.cycles.use_denoising = False
@@ -45,6 +50,17 @@ def configure_cycles(scene, *, spp: int, threads: int, seed: int) -> None:
     view_layer = scene.view_layers[0]
     view_layer.use_pass_z = True
     view_layer.use_pass_object_index = True
+
+
+def set_denoising(scene, on: bool) -> dict | None:
+    """OpenImageDenoise with albedo + normal guides when ``on``; the settings used, or None when off."""
+    scene.cycles.use_denoising = on
+    scene.view_layers[0].cycles.use_denoising = on
+    if not on:
+        return None
+    for name, value in RGB_DENOISER.items():
+        setattr(scene.cycles, name, value)
+    return dict(RGB_DENOISER)
 
 
 class PassWriter:

@@ -10,13 +10,14 @@ from depthcur.schemas import check_run_options, read_sample, sample_dir, sample_
 from depthcur.schemas.folder import read_meta, remove_leftovers, scan_samples
 
 from .config import RenderConfig
+from .devices import GpuUnavailable, ray_gpus_per_task
 from .jobs import SampleJob, expand_scenes, make_jobs
 
 log = get_logger(__name__)
 #: RenderConfig fields a resumed render may change: which scenes and how many views (more samples
 #: of the same kind), and how the work is run; every other field shapes each sample
 RENDER_MAY_DIFFER = ("scenes", "samples_per_scene", "out", "workers", "threads_per_worker", "ray_address",
-                     "write_gallery")
+                     "write_gallery", "device", "gpu_backend")
 GALLERY_ROWS = 4
 
 
@@ -66,6 +67,16 @@ def _describe(exc: BaseException) -> str:
     return str(exc) if isinstance(exc, SceneError) else f"{type(exc).__name__}: {exc}"
 
 
+def gpu_task_options(config: RenderConfig) -> dict:
+    """Ray options of a render task: one GPU per Blender worker when rendering on GPUs."""
+    import ray
+
+    gpus = ray_gpus_per_task(config.device, ray.cluster_resources().get("GPU", 0))
+    # Ray ends a GPU task's worker process after one call by default; max_calls=0 keeps its
+    # Blender session (scene, BVH, compiled kernels) alive across samples and scenes
+    return {"num_gpus": gpus, "max_calls": 0} if gpus else {}
+
+
 def run_jobs(config: RenderConfig, jobs: list[SampleJob], report: RenderReport) -> None:
     from depthcur.core.ray_runner import init_ray, run_tasks
 
@@ -74,7 +85,10 @@ def run_jobs(config: RenderConfig, jobs: list[SampleJob], report: RenderReport) 
     init_ray(config.ray_address or "local")
     items = [(job, config) for job in jobs]
     for (job, _), result in run_tasks(_render_item, items, description="render", max_in_flight=config.workers,
-                                      num_cpus=config.threads_per_worker, max_retries=1):
+                                      num_cpus=config.threads_per_worker, max_retries=1,
+                                      **gpu_task_options(config)):
+        if isinstance(result, GpuUnavailable):      # --device gpu on a node without one: a usage error
+            raise result
         if isinstance(result, BaseException):
             report.failures[job.key] = _describe(result)
             log.error("render %s failed: %s", job.key, report.failures[job.key])

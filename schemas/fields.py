@@ -80,6 +80,8 @@ MAP_FIELDS: tuple[MapField, ...] = (
     MapField("instance_mask", ("uint16",), 1, "rgb", "png", "object pass index, 0 = background"),
     MapField("material_mask", ("uint8",), 1, "rgb", "png",
              "MaterialClass code per pixel: 0 unlabelled, 1 opaque, 2 transparent, 3 specular, 4 dark"),
+    MapField("depth_raw_filtered", ("float32",), 1, "rgb", "png",
+             "depth_raw after the camera SDK's post-processing filters (render --postprocess-filters)", depth=True),
 )
 MAP_FIELD_BY_NAME = {f.name: f for f in MAP_FIELDS}
 

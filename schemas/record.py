@@ -78,6 +78,7 @@ class Sample:
     disparity_gt: np.ndarray | None = None
     instance_mask: np.ndarray | None = None
     material_mask: np.ndarray | None = None
+    depth_raw_filtered: np.ndarray | None = None
     K_ir: Intrinsics | None = None
     baseline_m: float | None = None
     T_rgb_from_ir: np.ndarray | None = None

@@ -185,7 +185,7 @@ def test_train_preset_then_config_file_then_flags(tmp_path):
 def test_help_comes_from_the_field_comments():
     result = CliRunner().invoke(app, ["render", "--help"], terminal_width=200)
     text = " ".join(result.output.replace("│", " ").split())
-    assert "Cycles samples per pixel (no denoising)" in text and "--sgm-block-size" in text
+    assert "Cycles samples per pixel" in text and "--sgm-block-size" in text
     assert "stereo baseline range in metres" in text
 
 

@@ -295,6 +295,14 @@ def compose_problems(compose: dict) -> list[str]:
     return problems
 
 
+def uses_nvidia_compute(dockerfile: Path | None) -> bool:
+    """The image asks the NVIDIA container runtime for the compute driver libraries (GPU Cycles)."""
+    if dockerfile is None:
+        return False
+    match = re.search(r"^(?:ARG|ENV)\s.*?NVIDIA_DRIVER_CAPABILITIES=(\S+)", dockerfile.read_text(), re.MULTILINE)
+    return bool(match) and "compute" in match.group(1)
+
+
 def kuberay_problems(docs: list[dict], images: dict[str, Path], constraints: dict[str, str]) -> list[str]:
     clusters = [d for d in docs if d and d.get("kind") == "RayCluster"]
     if len(clusters) != 1:
@@ -325,8 +333,11 @@ def kuberay_problems(docs: list[dict], images: dict[str, Path], constraints: dic
             if not {"cpu", "memory"} <= set(resources.get(kind, {})):
                 problems.append(f"group {name} has no cpu/memory {kind}")
         gpus = int(resources.get("limits", {}).get("nvidia.com/gpu", 0))
-        if gpus and dockerfile != DOCKERFILES["train"]:
-            problems.append(f"group {name} asks for GPUs but does not run the train image")
+        if gpus and dockerfile != DOCKERFILES["train"] and not uses_nvidia_compute(dockerfile):
+            problems.append(f"group {name} asks for GPUs but its image neither is the train image nor "
+                            "asks the NVIDIA runtime for compute")
+        if gpus and "num-gpus" not in group.get("rayStartParams", {}):
+            problems.append(f"group {name} asks Kubernetes for GPUs but does not give them to Ray (num-gpus)")
         if dockerfile == DOCKERFILES["train"] and not gpus:
             problems.append(f"group {name} runs the train image without a GPU")
         env = {e["name"]: e for e in container.get("env", [])}
@@ -568,8 +579,11 @@ def test_kuberay_cluster_is_consistent(kuberay, compose, constraints):
     (lambda s: s.update(rayVersion="2.59.0"), "rayVersion"),
     (lambda s: s["workerGroupSpecs"][0]["template"]["spec"]["containers"][0].update(image="rayproject/ray"),
      "does not build"),
-    (lambda s: s["workerGroupSpecs"][1]["template"]["spec"]["containers"][0]["resources"]["limits"]
+    (lambda s: s["workerGroupSpecs"][2]["template"]["spec"]["containers"][0]["resources"]["limits"]
      .pop("nvidia.com/gpu"), "without a GPU"),
+    (lambda s: s["workerGroupSpecs"][1]["rayStartParams"].pop("num-gpus"), "does not give them to Ray"),
+    (lambda s: s["workerGroupSpecs"][0]["template"]["spec"]["containers"][0]["resources"]["limits"]
+     .update({"nvidia.com/gpu": "1"}), "does not give them to Ray"),
     (lambda s: s["headGroupSpec"]["template"]["spec"].update(securityContext={}), "non-root"),
     (lambda s: s["headGroupSpec"]["template"]["spec"]["containers"][0].update(volumeMounts=[]), "PVC"),
 ])

@@ -59,6 +59,12 @@ OPTIONAL_IMPORTS = {
     # the weights-only reader of .pt/.pth files, which only the FoundationStereo matcher (above) and
     # train (whose extra has torch) call
     ("curate/torch_files.py", "torch"),
+    # Camera Depth Models: `--model cdm:PATH` runs ByteDance's rgbddepth package, which the user installs
+    # (camera-depth-models); the adapter says how when it is missing.
+    ("evaluate/adapters.py", "rgbddepth"),
+    # Depth Pro as the prompt stage's prior: the user's clone of apple/ml-depth-pro (its `depth_pro`
+    # package); DepthProUnavailable says what to supply.
+    ("train/depthpro_prior.py", "depth_pro"),
 }
 
 

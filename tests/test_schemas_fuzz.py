@@ -30,8 +30,11 @@ FUZZ = settings(deadline=None, max_examples=30, suppress_health_check=[HealthChe
 
 BASE = make_sample("sim/fuzz/0001", height=12, width=16, seed=1)
 ENCODED = encode_sample(BASE)
-FIELD_NAMES = [f.name for f in MAP_FIELDS]
-SHAPES = {f.name: getattr(BASE, f.name).shape for f in MAP_FIELDS}
+# the maps the synthetic sample holds (a field it leaves out, such as depth_raw_filtered, is optional)
+FIELD_NAMES = [f.name for f in MAP_FIELDS if getattr(BASE, f.name) is not None]
+# each field's right shape: its own, or for a field the sample leaves out that of a held one on its grid
+SHAPES = {f.name: next(getattr(BASE, g.name).shape for g in MAP_FIELDS if g.name in FIELD_NAMES
+                       and (g.grid, g.channels) == (f.grid, f.channels)) for f in MAP_FIELDS}
 DTYPES = ["bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16",
           "float32", "float64", "complex64"]
 

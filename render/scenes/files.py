@@ -22,7 +22,8 @@ def _append_blend(path: Path) -> None:
             bpy.context.scene.collection.objects.link(obj)
 
 
-def _import(path: Path) -> None:
+def import_file(path: Path) -> None:
+    """Import one scene or asset file into the current scene with Blender's importer for its format."""
     import bpy
 
     suffix = path.suffix.lower()
@@ -67,7 +68,7 @@ def load_scene_file(path: str | Path, scene_id: str) -> BuiltScene:
     if not path.is_file():
         raise SceneError(f"scene file {path} does not exist")
     try:
-        _import(path)
+        import_file(path)
     except SceneError:
         raise
     except Exception as exc:  # importers raise RuntimeError/ValueError/KeyError... with their own text

@@ -1,7 +1,9 @@
-"""Procedural indoor rooms: floor, walls, ceiling, furniture-like primitives, room lights.
+"""Procedural indoor rooms: floor, walls with windows, ceiling, furniture built from parts,
+clutter on its surfaces, cables, scattered assets, room lights and sunlight.
 
-Every room holds at least one glass, one polished-metal and one mirror object beside the
-diffuse ones, so each render has surfaces on which an active-stereo sensor fails.
+Hard materials (glass, mirror, metal, dark) come at the per-room rates of :class:`SceneConfig`;
+by default every room also holds at least one glass, one metal and one mirror object, so each
+render has surfaces on which an active-stereo sensor fails.
 """
 
 from __future__ import annotations
@@ -10,71 +12,17 @@ import math
 
 import numpy as np
 
+from .config import SceneConfig
+from .geometry import mesh_object, place, world_box
 from .materials import make_material
 from .model import BuiltScene, Instance
 
-FURNITURE = ("box", "shelf", "table", "cylinder", "sphere")
-#: every room gets these material kinds first, then random ones
-REQUIRED_MATERIALS = ("glass", "metal", "mirror")
-RANDOM_MATERIALS = ("textured", "textured", "plain", "plain", "dark", "glass", "metal")
-
-
-def _mesh_object(name: str, parts: list[tuple[str, tuple, tuple]]):
-    """One mesh object from primitive parts (kind, size xyz, offset xyz), so a multi-part piece
-    of furniture is one instance. Sizes are full extents in metres."""
-    import bmesh
-    import bpy
-    from mathutils import Matrix
-
-    bm = bmesh.new()
-    for kind, size, offset in parts:
-        placement = Matrix.Translation(offset) @ Matrix.Diagonal((*size, 1.0))
-        if kind == "cube":
-            bmesh.ops.create_cube(bm, size=1.0, matrix=placement)
-        elif kind == "cylinder":
-            bmesh.ops.create_cone(bm, cap_ends=True, segments=32, radius1=0.5, radius2=0.5, depth=1.0,
-                                  matrix=placement)
-        elif kind == "sphere":
-            bmesh.ops.create_uvsphere(bm, u_segments=32, v_segments=16, radius=0.5, matrix=placement)
-    for face in bm.faces:
-        face.smooth = kind in ("cylinder", "sphere")
-    mesh = bpy.data.meshes.new(name)
-    bm.to_mesh(mesh)
-    bm.free()
-    obj = bpy.data.objects.new(name, mesh)
-    bpy.context.scene.collection.objects.link(obj)
-    return obj
-
-
-def _furniture_parts(kind: str, rng: np.random.Generator) -> tuple[list, tuple[float, float, float]]:
-    """(parts, footprint+height) of one piece, resting on z = 0 in its own frame."""
-    if kind == "box":
-        w, d, h = rng.uniform(0.3, 1.0), rng.uniform(0.3, 0.8), rng.uniform(0.3, 1.2)
-        return [("cube", (w, d, h), (0, 0, h / 2))], (w, d, h)
-    if kind == "table":
-        w, d, h = rng.uniform(0.8, 1.6), rng.uniform(0.6, 1.0), rng.uniform(0.65, 0.8)
-        top, leg = 0.04, 0.05
-        parts = [("cube", (w, d, top), (0, 0, h - top / 2))]
-        for sx in (-1, 1):
-            for sy in (-1, 1):
-                parts.append(("cube", (leg, leg, h - top), (sx * (w / 2 - leg), sy * (d / 2 - leg), (h - top) / 2)))
-        return parts, (w, d, h)
-    if kind == "shelf":
-        w, d, h = rng.uniform(0.6, 1.2), rng.uniform(0.3, 0.45), rng.uniform(1.0, 2.0)
-        board, levels = 0.03, int(rng.integers(3, 6))
-        parts = [("cube", (board, d, h), (sx * (w / 2 - board / 2), 0, h / 2)) for sx in (-1, 1)]
-        parts.append(("cube", (w, board, h), (0, d / 2 - board / 2, h / 2)))
-        for level in range(levels):
-            z = board / 2 + level * (h - board) / (levels - 1)
-            parts.append(("cube", (w, d, board), (0, 0, z)))
-        return parts, (w, d, h)
-    if kind == "cylinder":
-        r, h = rng.uniform(0.15, 0.4), rng.uniform(0.3, 1.2)
-        return [("cylinder", (2 * r, 2 * r, h), (0, 0, h / 2))], (2 * r, 2 * r, h)
-    if kind == "sphere":
-        r = rng.uniform(0.15, 0.45)
-        return [("sphere", (2 * r, 2 * r, 2 * r), (0, 0, r))], (2 * r, 2 * r, 2 * r)
-    raise ValueError(f"unknown furniture kind {kind!r}")
+#: diffuse kinds of furniture, of small objects, of floors and of walls
+FURNITURE_FINISHES = ("wood", "wood", "wood", "fabric", "textured", "plain")
+CLUTTER_FINISHES = ("textured", "plain", "plain", "wood", "fabric")
+FLOOR_FINISHES = ("wood", "tiles", "textured")
+WALL_FINISHES = ("plain", "plain", "textured", "tiles")
+WALL_THICKNESS_M = 0.1
 
 
 def _place(footprint: tuple[float, float], room: tuple[float, float], taken: list, rng) -> tuple | None:
@@ -104,55 +52,224 @@ def _add_room_lights(rng, size: tuple[float, float, float]) -> list:
     return lights
 
 
-def build_procedural_room(scene_id: str, rng: np.random.Generator, *, object_count: tuple[int, int] = (6, 10)
-                          ) -> BuiltScene:
-    """Build a room into the current (empty) Blender scene."""
-    width, depth, height = rng.uniform(4.0, 7.0), rng.uniform(4.0, 7.0), rng.uniform(2.6, 3.2)
-    wall = 0.1
-    instances: list[Instance] = []
+def allocate_materials(count: int, rates: dict[str, float], finishes: tuple, rng: np.random.Generator,
+                       required: tuple = ()) -> list[str]:
+    """``count`` material kinds in random order: floor(rate·count + u) of each hard kind (u uniform,
+    so the expected share is the rate exactly and a room is within one object of it), at least one
+    of each ``required`` kind, the rest drawn from the diffuse ``finishes``."""
+    hard = []
+    for kind, rate in rates.items():
+        hard += [kind] * max(int(math.floor(rate * count + rng.random())), int(kind in required and rate > 0))
+    hard = hard[:count]
+    kinds = hard + [finishes[int(rng.integers(len(finishes)))] for _ in range(count - len(hard))]
+    return [kinds[i] for i in rng.permutation(count)]
 
-    def add(obj, category: str, material_kind: str) -> Instance:
-        obj.pass_index = len(instances) + 1
-        obj.data.materials.append(make_material(material_kind, rng, f"{obj.name}_{material_kind}"))
+
+def rotated_footprint(extent, yaw: float) -> tuple[float, float]:
+    """x and y extents of the box around a ``extent``-sized rectangle turned by ``yaw``."""
+    c, s = abs(math.cos(yaw)), abs(math.sin(yaw))
+    return c * extent[0] + s * extent[1], s * extent[0] + c * extent[1]
+
+
+class _Room:
+    """The state of one room while it is built: instances, surfaces, occupied boxes, provenance."""
+
+    def __init__(self, scene_id: str, rng: np.random.Generator, options: SceneConfig):
+        self.scene_id, self.rng, self.options = scene_id, rng, options
+        self.size = (float(rng.uniform(4.0, 7.0)), float(rng.uniform(4.0, 7.0)), float(rng.uniform(2.6, 3.2)))
+        self.instances: list[Instance] = []
+        self.targets: list = []
+        self.surfaces: list = []              # clutter.WorldSurface of every placed piece
+        self.occupied: list = []              # (object name, world box) of furniture, clutter and assets
+        self.lights: list = []
+        self.placements: dict[str, dict] = {}  # object -> what it stands on
+        self.info: dict = {"room_size_m": list(self.size), "windows": [], "cables": 0, "assets": []}
+
+    def add(self, obj, category: str, material_kind: str) -> Instance:
+        obj.pass_index = len(self.instances) + 1
+        obj.data.materials.append(make_material(material_kind, self.rng, f"{obj.name}_{material_kind}"))
         instance = Instance(obj.pass_index, obj.name, category, material_kind)
-        instances.append(instance)
+        self.instances.append(instance)
         return instance
 
-    shell = [("floor", (width, depth, wall), (0, 0, -wall / 2)),
-             ("ceiling", (width, depth, wall), (0, 0, height + wall / 2)),
-             ("wall", (wall, depth, height), (-(width + wall) / 2, 0, height / 2)),
-             ("wall", (wall, depth, height), ((width + wall) / 2, 0, height / 2)),
-             ("wall", (width, wall, height), (0, -(depth + wall) / 2, height / 2)),
-             ("wall", (width, wall, height), (0, (depth + wall) / 2, height / 2))]
-    for i, (category, size, offset) in enumerate(shell):
-        obj = _mesh_object(f"{category}_{i}", [("cube", size, offset)])
-        add(obj, category, "textured" if rng.random() < 0.7 else "plain")
+    # ------------------------------------------------------------- shell and windows
+    def build_shell(self) -> None:
+        from .windows import WALLS, draw_opening, wall_parts
 
-    count = int(rng.integers(object_count[0], object_count[1] + 1))
-    kinds = list(REQUIRED_MATERIALS) + [RANDOM_MATERIALS[int(rng.integers(len(RANDOM_MATERIALS)))]
-                                        for _ in range(count - len(REQUIRED_MATERIALS))]
-    targets, taken = [], []
-    for i, material_kind in enumerate(kinds):
-        category = FURNITURE[int(rng.integers(len(FURNITURE)))]
-        if material_kind == "mirror":
-            category = "mirror_panel"
-            mw, mh = rng.uniform(0.6, 1.2), rng.uniform(0.8, 1.5)
-            parts, extent = [("cube", (mw, 0.02, mh), (0, 0, mh / 2 + 0.3))], (mw, 0.1, mh + 0.3)
-        else:
-            parts, extent = _furniture_parts(category, rng)
-        centre = _place(extent[:2], (width, depth), taken, rng)
-        if centre is None:
-            continue
-        obj = _mesh_object(f"{category}_{i}", parts)
-        obj.location = (float(centre[0]), float(centre[1]), 0.0)
-        obj.rotation_euler = (0.0, 0.0, float(rng.choice([0.0, math.pi / 2]) + rng.uniform(-0.3, 0.3)))
-        add(obj, category, material_kind)
-        targets.append((obj.name, obj, np.array([centre[0], centre[1], extent[2] / 2])))
+        width, depth, height = self.size
+        t = WALL_THICKNESS_M
+        pick = lambda options: options[int(self.rng.integers(len(options)))]   # noqa: E731
+        self.add(mesh_object("floor_0", [("cube", (width, depth, t), (0, 0, -t / 2))]), "floor", pick(FLOOR_FINISHES))
+        self.add(mesh_object("ceiling_1", [("cube", (width, depth, t), (0, 0, height + t / 2))]), "ceiling", "plain")
+        windows = int(self.rng.integers(self.options.window_count[0], self.options.window_count[1] + 1))
+        with_window = set(self.rng.permutation(len(WALLS))[:min(windows, len(WALLS))].tolist())
+        for wall in range(len(WALLS)):
+            opening = draw_opening(self.size, wall, self.rng) if wall in with_window else None
+            obj = mesh_object(f"wall_{wall + 2}", wall_parts(self.size, wall, t, opening))
+            self.add(obj, "wall", pick(WALL_FINISHES))
+            if opening is not None:
+                self._outdoor(opening, wall)
 
-    lights = _add_room_lights(rng, (width, depth, height))
-    margin = 0.25
-    bounds = (np.array([-width / 2 + margin, -depth / 2 + margin, margin]),
-              np.array([width / 2 - margin, depth / 2 - margin, height - margin]))
-    return BuiltScene(scene_id=scene_id, source="procedural", instances=instances, targets=targets,
-                      bounds=bounds, floor_z=0.0, lights=lights,
-                      info={"room_size_m": [float(width), float(depth), float(height)]})
+    def _outdoor(self, opening: dict, wall: int) -> None:
+        """Sky plane outside the opening, sunlight through it, and maybe a glass pane in it."""
+        from .windows import add_sun, opening_frame, sky_plane_parts
+
+        centre, normal = opening_frame(self.size, opening, WALL_THICKNESS_M)
+        distance = float(self.rng.uniform(0.5, 2.0))
+        parts, offset = sky_plane_parts(opening, normal, distance)
+        sky = mesh_object(f"sky_{wall}", parts)
+        place(sky, centre + offset)
+        # seen through the window and in reflections, but no diffuse fill: the sun lights the room in
+        # RGB, and in the IR passes a glowing plane would flood every wall and drown the projector dots
+        sky.visible_diffuse = False
+        self.add(sky, "sky", "sky")
+        glazed = bool(self.rng.random() < self.options.window_glass_probability)
+        if glazed:
+            axis = 0 if normal[0] else 1
+            extent = [opening["width"], opening["width"], opening["height"]]
+            extent[axis] = 0.01
+            pane = mesh_object(f"window_glass_{wall}", [("cube", tuple(extent), (0, 0, 0))])
+            place(pane, centre - normal * WALL_THICKNESS_M / 2)
+            self.add(pane, "window_glass", "glass")
+            self.targets.append((pane.name, pane, centre - normal * WALL_THICKNESS_M / 2))
+        self.lights.append(add_sun(f"sun_{wall}", normal, self.rng))
+        self.info["windows"].append({**opening, "glass": glazed, "sky_distance_m": distance})
+
+    # ------------------------------------------------------------- furniture
+    def build_furniture(self) -> None:
+        from .clutter import WorldSurface
+        from .furniture import MIRROR_PIECE, build_piece, draw_kind
+
+        lo, hi = self.options.furniture_count
+        count = int(self.rng.integers(lo, hi + 1))
+        required = ("glass", "metal", "mirror") if self.options.hard_minimum else ()
+        kinds = allocate_materials(count, self.options.hard_rates(), FURNITURE_FINISHES, self.rng, required)
+        taken: list = []
+        for i, material_kind in enumerate(kinds):
+            piece = build_piece(MIRROR_PIECE if material_kind == "mirror" else draw_kind(self.rng), self.rng)
+            yaw = float(self.rng.integers(4) * math.pi / 2 + self.rng.uniform(-0.3, 0.3))
+            centre = _place(rotated_footprint(piece.extent, yaw), self.size[:2], taken, self.rng)
+            if centre is None:
+                continue
+            obj = mesh_object(f"{piece.kind}_{len(self.instances)}", piece.parts)
+            origin = np.array([centre[0], centre[1], 0.0])
+            place(obj, origin, yaw)
+            self.add(obj, piece.kind, material_kind)
+            self.occupied.append((obj.name, world_box(obj)))
+            self.targets.append((obj.name, obj, np.array([centre[0], centre[1], piece.extent[2] / 2])))
+            self.surfaces += [WorldSurface(obj.name, origin, yaw, surface) for surface in piece.surfaces]
+
+    # ------------------------------------------------------------- clutter and cables
+    def build_clutter(self) -> None:
+        from .clutter import CLUTTER_KINDS, clutter_parts, place_on
+
+        lo, hi = self.options.clutter_per_surface
+        plan = [(surface, CLUTTER_KINDS[int(self.rng.integers(len(CLUTTER_KINDS)))])
+                for surface in self.surfaces for _ in range(int(self.rng.integers(lo, hi + 1)))]
+        kinds = allocate_materials(len(plan), self.options.hard_rates(), CLUTTER_FINISHES, self.rng)
+        for (surface, kind), material_kind in zip(plan, kinds):
+            parts, extent = clutter_parts(kind, self.rng)
+            obj = mesh_object(f"{kind}_{len(self.instances)}", parts)
+            yaw = float(self.rng.uniform(0, 2 * math.pi))
+            used = place_on(obj, [surface], math.hypot(extent[0], extent[1]) / 2, extent[2], self.occupied,
+                            self.rng, lambda o, spot: _put(o, spot, yaw))
+            if used is None:                 # no room left on this surface
+                self._remove(obj)
+                continue
+            self.add(obj, kind, material_kind)
+            self.placements[obj.name] = {"on": used.owner, "surface_z": used.z}
+            self.targets.append((obj.name, obj, np.array([*obj.matrix_world.translation[:2], used.z + extent[2] / 2])))
+
+    def build_cables(self) -> None:
+        from .cables import add_cable, cable_path
+
+        lo, hi = self.options.cable_count
+        starts = [s for s in self.surfaces if s.surface.headroom >= 0.45 and s.z > 0.3]
+        for _ in range(int(self.rng.integers(lo, hi + 1)) if starts else 0):
+            start = starts[int(self.rng.integers(len(starts)))]
+            obj, radius = add_cable(f"cable_{len(self.instances)}", cable_path(start, self.size[:2], self.rng),
+                                    self.rng)
+            self.add(obj, "cable", CLUTTER_FINISHES[int(self.rng.integers(2))])
+            self.info["cables"] += 1
+
+    # ------------------------------------------------------------- assets
+    def scatter_assets(self) -> None:
+        from .assets import find_assets, fitting_transform, import_asset, meshes_box, put_asset
+        from .clutter import WorldSurface, place_on
+        from .furniture import Surface
+
+        if self.options.assets is None:
+            return
+        files = find_assets(self.options.assets)
+        width, depth, height = self.size
+        floor = WorldSurface("floor_0", np.zeros(3), 0.0, Surface((0, 0), (width - 0.2, depth - 0.2), 0.0, height))
+        lo, hi = self.options.asset_count
+        for _ in range(int(self.rng.integers(lo, hi + 1))):
+            path = files[int(self.rng.integers(len(files)))]
+            root, meshes = import_asset(path, f"{path.stem}_{len(self.instances)}")
+            box = meshes_box(meshes)
+            scale, bottom = fitting_transform(box, self.options.asset_max_size_m)
+            extent = (box[1] - box[0]) * scale
+            yaw = float(self.rng.uniform(0, 2 * math.pi))
+            used = place_on(root, self.surfaces + [floor], math.hypot(extent[0], extent[1]) / 2, extent[2],
+                            self.occupied, self.rng, lambda o, spot: put_asset(o, meshes, scale, bottom, spot, yaw))
+            if used is None:
+                for obj in meshes:
+                    self._remove(obj)
+                self._remove(root)
+                continue
+            index = len(self.instances) + 1
+            for obj in meshes:
+                obj.pass_index = index
+            self.instances.append(Instance(index, root.name, path.stem.lower(), "asset"))
+            self.placements[root.name] = {"on": used.owner, "surface_z": used.z}
+            self.info["assets"].append({"file": str(path), "instance": index, "on": used.owner,
+                                        "scale": float(scale)})
+            placed_box = meshes_box(meshes)     # None: the ray to the centre may hit any of its meshes
+            self.targets.append((root.name, None, (placed_box[0] + placed_box[1]) / 2))
+
+    @staticmethod
+    def _remove(obj) -> None:
+        import bpy
+
+        data = obj.data
+        bpy.data.objects.remove(obj)
+        if data is not None and data.users == 0 and isinstance(data, bpy.types.Mesh):
+            bpy.data.meshes.remove(data)
+
+    def finish(self) -> BuiltScene:
+        width, depth, height = self.size
+        self.lights += _add_room_lights(self.rng, self.size)
+        margin = 0.25
+        bounds = (np.array([-width / 2 + margin, -depth / 2 + margin, margin]),
+                  np.array([width / 2 - margin, depth / 2 - margin, height - margin]))
+        objects = [i for i in self.instances if i.category not in ("floor", "ceiling", "wall", "sky", "cable",
+                                                                      "window_glass") and i.material != "asset"]
+        counts: dict[str, int] = {}
+        for instance in objects:
+            counts[instance.material] = counts.get(instance.material, 0) + 1
+        self.info.update({
+            "scene_options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in vars(self.options).items()},
+            "objects": len(objects), "material_counts": counts,
+            "hard_shares": {k: counts.get(k, 0) / max(len(objects), 1) for k in self.options.hard_rates()},
+            "placements": self.placements})
+        return BuiltScene(scene_id=self.scene_id, source="procedural", instances=self.instances,
+                          targets=self.targets, bounds=bounds, floor_z=0.0, lights=self.lights, info=self.info)
+
+
+def _put(obj, spot, yaw: float):
+    place(obj, spot, yaw)
+    return world_box(obj)
+
+
+def build_procedural_room(scene_id: str, rng: np.random.Generator, options: SceneConfig | None = None
+                          ) -> BuiltScene:
+    """Build a room into the current (empty) Blender scene: the same ``rng`` state and ``options``
+    give the same room."""
+    room = _Room(scene_id, rng, options or SceneConfig())
+    room.build_shell()
+    room.build_furniture()
+    room.build_clutter()
+    room.build_cables()
+    room.scatter_assets()
+    return room.finish()
