@@ -42,6 +42,14 @@ def test_dry_run_prints_the_teacher_recipe_of_the_paper_without_data():
     assert (out["per_device_batch"], out["accumulation_steps"], out["global_batch"]) == (8, 1, 8)
 
 
+def test_the_paper_resolution_is_exact_on_the_depthpro_style_network_with_patch_16():
+    out = dry_run("prompt", "--preset", "large", "--recipe", "teacher-paper", "--model-network", "multires")
+    assert out["resolution"] == [1536, 1536]
+    dinov2 = dry_run("prompt", "--preset", "large", "--recipe", "teacher-paper", "--model-network", "multires",
+                     "--model-vit", "dinov2")
+    assert dinov2["resolution"] == [1526, 1526]
+
+
 def test_dry_run_of_the_student_recipes():
     scratch = dry_run("distill", "--preset", "tiny", "--recipe", "student-paper")
     assert (scratch["steps"], scratch["warmup_steps"], scratch["lr"]) == (200_000, 5_000, {"backbone": 2e-6, "head": 2e-5})

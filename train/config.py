@@ -80,6 +80,11 @@ class ModelConfig(Checked):
     #: multires ViT: dinov3 (patch 16, RoPE, storage tokens) or dinov2 (patch 14, same width/depth)
     vit: str = field(default="dinov3", metadata={"choices": VIT_FAMILIES})
 
+    @property
+    def input_patch(self) -> int:
+        """The patch the network's input is tiled in: the ViT's (16 for DINOv3 multires networks)."""
+        return self.multires_spec().vit.patch_size if self.network == "multires" else self.patch_size
+
     def multires_spec(self) -> "MultiresSpec":
         from .models.metric_anything import multires_spec
 
@@ -288,7 +293,7 @@ class TrainConfig(Checked):
             (len(m.decoder_channels) == 5, "model.decoder_channels needs 5 entries (4 x2 stages = 16x)"),
             (all(0 <= i < m.depth for i in m.intermediate_layers), "model.intermediate_layers must be 0..depth-1"),
             (0 <= m.num_tokens_range[0] <= m.num_tokens_range[1], "model.num_tokens_range must be 0 <= lo <= hi"),
-            (all(c >= m.patch_size for c in d.crop), "data.crop must be at least one patch"),
+            (all(c >= m.input_patch for c in d.crop), "data.crop must be at least one patch"),
             (d.aspect_range[1] == 0 or d.aspect_range[0] > 0, "data.aspect_range must be (0, 0) (off) or lo > 0"),
             (d.global_batch % d.batch_size == 0, f"data.global_batch ({d.global_batch}) must be a multiple of "
                                                  f"data.batch_size ({d.batch_size}) x the world size"),
@@ -310,8 +315,8 @@ class TrainConfig(Checked):
 
     @property
     def crop(self) -> tuple[int, int]:
-        """The training crop rounded down to whole patches."""
-        p = self.model.patch_size
+        """The training crop rounded down to whole patches of the network's input."""
+        p = self.model.input_patch
         return (self.data.crop[0] // p * p, self.data.crop[1] // p * p)
 
     def to_dict(self) -> dict[str, Any]:

@@ -64,7 +64,7 @@ class Predictor:
             if arr is not None and np.asarray(arr).shape != (h, w):
                 raise ValueError(f"predict: {label} shape {np.asarray(arr).shape} does not match rgb {(h, w)}")
         crop = self.config.crop
-        ih, iw = inference_size(h, w, crop[0] * crop[1], self.config.model.patch_size)
+        ih, iw = inference_size(h, w, crop[0] * crop[1], self.config.model.input_patch)
         rgb_t = torch.from_numpy(cv2.resize(rgb, (iw, ih), interpolation=cv2.INTER_AREA).transpose(2, 0, 1).copy())
         rgb_t = (rgb_t.float() / 255.0)[None].to(self.device)
         out = self.trained.infer(self.model, rgb_t, depth_raw, prompt, np.random.default_rng(self.seed),

@@ -348,7 +348,7 @@ class Trainer:
         fail are skipped and counted."""
         items = []
         # the shape is drawn from the batch's first draw index, which resume restores exactly
-        crop = batch_crop_shape(self.cfg.crop, self.cfg.data.aspect_range, self.cfg.model.patch_size,
+        crop = batch_crop_shape(self.cfg.crop, self.cfg.data.aspect_range, self.cfg.model.input_patch,
                                 np.random.default_rng([self.cfg.run.seed, 12, self.stream.position.draws]))
         while len(items) < self.cfg.data.batch_size:
             draw, sample = next(self.stream)
