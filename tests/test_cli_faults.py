@@ -141,6 +141,21 @@ def test_init_backbone_that_is_not_a_checkpoint(tmp_path, shards):
     assert code == 2 and "holds a Tensor, not a state dict" in out
 
 
+def test_init_backbone_of_another_vit_family_is_a_usage_error(tmp_path, shards):
+    """The multires networks take --init-backbone into their DINOv3 ViT: DINOv2 weights are refused."""
+    from depthcur.train.config import load_config
+    from depthcur.train.models import dinov2_key_shapes
+
+    cfg = load_config("tiny")
+    cfg.model.network, cfg.model.vit = "multires", "dinov2"
+    dinov2 = tmp_path / "dinov2.pth"
+    torch.save({k: torch.zeros(shape) for k, shape in dinov2_key_shapes(cfg.model.multires_spec().vit).items()},
+               dinov2)
+    code, out = run("train", "prompt", "--data", shards, "--out", tmp_path / "r", "--model-network", "multires",
+                    "--init-backbone", dinov2, *TRAIN)
+    assert code == 2 and f"--init-backbone {dinov2}: not a DINOv3 checkpoint" in out
+
+
 def test_resume_with_other_data_is_refused(tmp_path, shards, mdm_run, ray_local):
     other = tmp_path / "other_shards"
     assert run("build-shards", "--in", write_raw(tmp_path / "raw2", 2, offset=10), "--out", other)[0] == 0

@@ -204,23 +204,26 @@ def test_mixing_weights_and_exact_position():
     assert [next(resumed)[1].key for _ in range(20)] == expected
 
 
-def test_torchrun_ddp_two_cpu_processes(shards, tmp_path):
-    """DDP over gloo: each rank reads its own shard; rank 0 saves both ranks' data positions."""
+@pytest.mark.parametrize("stage, steps", [("mdm", 4), ("prompt", 2), ("distill", 2)])
+def test_torchrun_ddp_two_cpu_processes(shards, tmp_path, stage, steps):
+    """DDP over gloo: each rank reads its own shard; rank 0 saves both ranks' data positions. The
+    prompt and distill networks keep parameters no step uses, which DDP must be told about."""
     from depthcur.train import checkpoint as ckpt
 
     env = {**os.environ, "OMP_NUM_THREADS": "1", "DEPTHCUR_LOG_LEVEL": "WARNING"}
     torchrun = str(Path(os.sys.executable).parent / "torchrun")
     depthcur = str(Path(os.sys.executable).parent / "depthcur")
-    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", depthcur, "train", "mdm",
-                           "--data", f"sim={shards}", "--preset", "tiny", "--out", str(tmp_path), "--steps", "4",
-                           "--threads", "1"], env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([torchrun, "--standalone", "--nproc_per_node", "2", depthcur, "train", stage,
+                           "--data", f"sim={shards}", "--preset", "tiny", "--out", str(tmp_path),
+                           "--steps", str(steps), "--threads", "1"], env=env, capture_output=True, text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     state = ckpt.load(ckpt.latest_checkpoint(tmp_path))
-    assert state["step"] == 4 and sorted(state["data"]) == ["0", "1"]
-    # 4 steps x batch 2 per rank, each rank drawing from its own shard of 4 samples
-    assert all(pos["draws"] == 8 for pos in state["data"].values())
+    assert state["stage"] == stage and state["step"] == steps and sorted(state["data"]) == ["0", "1"]
+    # batch 2 per rank and step, each rank drawing from its own shard of 4 samples
+    assert all(pos["draws"] == 2 * steps for pos in state["data"].values())
     losses = read_losses(tmp_path)
-    assert sorted(losses) == [1, 2, 3, 4] and np.isfinite(list(losses.values())).all()
+    assert sorted(losses) == list(range(1, steps + 1)) and np.isfinite(list(losses.values())).all()
 
 
 def test_resume_refuses_a_changed_config_and_ignores_partial_checkpoints(tmp_path):

@@ -461,7 +461,7 @@ class TrainRun:
     out: Path = Path("runs/mdm")
     #: continue exactly from the newest checkpoint in --out
     resume: bool = False
-    #: local DINOv2 checkpoint (.pth) to load
+    #: local DINOv2 checkpoint (.pth) to load into the ViT (DINOv3 with --model-network multires)
     init_backbone: Path | None = None
     #: cpu, cuda, cuda:1 ... (default: cuda if present)
     device: str | None = None

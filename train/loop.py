@@ -221,6 +221,17 @@ class BatchPrefetcher:
         self._thread.join(timeout=5)
 
 
+def pretrained_vit(model: nn.Module) -> nn.Module:
+    """The ViT ``--init-backbone`` fills: ``encoder.backbone`` (DINOv2 names), or the multires networks'
+    ``encoder.patch_encoder`` (DINOv2 or DINOv3 names, by ``model.vit``)."""
+    encoder = getattr(model, "encoder", None)
+    vit = getattr(encoder, "patch_encoder", getattr(encoder, "backbone", None))
+    if vit is None or not hasattr(vit, "family"):
+        raise UsageError(f"this {type(model).__name__} network has no DINOv2/DINOv3 ViT to load weights into",
+                         "--init-backbone", "drop --init-backbone")
+    return vit
+
+
 class Trainer:
     def __init__(self, stage: Stage, cfg: TrainConfig, streams: Sequence[Stream], run_dir: Path, *,
                  resume: bool = False, init_backbone: str | None = None, device: str | None = None,
@@ -234,10 +245,11 @@ class Trainer:
         self.use_bf16 = cfg.run.bf16 and self.device.type == "cuda"
         torch.manual_seed(cfg.run.seed)
         self.model = stage.build_model().to(self.device)
+        stage.move_to(self.device)
         if init_backbone:
-            from .models.vit import load_dinov2_weights
+            from .models.vit import load_vit_weights
 
-            load_dinov2_weights(self.model.encoder.backbone, init_backbone)
+            load_vit_weights(pretrained_vit(self.model), init_backbone)
             log.info("backbone initialised from %s", init_backbone)
         self.optimizer, self.scheduler = make_optimizer(self.model, cfg)
         self._parameters = list(self.model.parameters())   # listed once, not walked through the modules each step
@@ -251,8 +263,11 @@ class Trainer:
                                   f"choose a new --out")
         self.train_model: nn.Module = self.model
         if self.dist.world_size > 1:
+            # networks that keep weights their forward never uses (``unused_parameters``) would stall
+            # DDP's gradient reduction; only they pay for the per-step search of the unused ones
             self.train_model = nn.parallel.DistributedDataParallel(
-                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None)
+                self.model, device_ids=[self.device.index] if self.device.type == "cuda" else None,
+                find_unused_parameters=bool(getattr(self.model, "unused_parameters", ())))
         self.stream = MixedStream(streams, seed=cfg.run.seed + 1000 * self.dist.rank, position=position)
         self._consumed_position = position.to_dict()  # what the optimiser has seen (not what is prefetched)
         self._prefetcher: BatchPrefetcher | None = None

@@ -133,6 +133,8 @@ class DinoV3Block(nn.Module):
 class DinoV3(nn.Module):
     """The DINOv3 ViT. ``encode`` returns patch-token grids (prefix tokens dropped)."""
 
+    family = "DINOv3"     # whose official checkpoints load by name (``vit.load_vit_weights``)
+
     def __init__(self, spec: DinoV3Spec):
         super().__init__()
         self.spec = spec

@@ -9,6 +9,11 @@ from .decoders import DPTHead
 from .depth_prior import depth_to_log_input
 from .vit import BackboneSpec, RGBDViT
 
+#: what the ViT + DPT networks' forward never uses, kept so that DINOv2 and DPT weights load by name:
+#: the ViT's mask token (no token is masked here) and the skip unit of the coarsest fusion block
+#: (the path starts there, so it has no skip). DDP must be told (``find_unused_parameters``).
+DPT_UNUSED_PARAMETERS = ("encoder.backbone.mask_token", "decoder.fusion.3.skip_unit.")
+
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
@@ -29,6 +34,8 @@ class PromptNet(nn.Module):
     """RGB ViT + DPT head conditioned on the 3-channel [PDSA, GMDR, mask] prompt."""
 
     stage = "prompt"
+    #: names (or name prefixes) of parameters that get no gradient
+    unused_parameters = DPT_UNUSED_PARAMETERS
 
     def __init__(self, spec: BackboneSpec, dpt_features: int, prompt_width: int = 0, prompt_blocks: int = 3):
         super().__init__()
@@ -50,6 +57,8 @@ class StudentNet(nn.Module):
     """Prompt-free RGB ViT + DPT head with inverted skips (deep features nearest the output)."""
 
     stage = "distill"
+    #: names (or name prefixes) of parameters that get no gradient
+    unused_parameters = DPT_UNUSED_PARAMETERS
 
     def __init__(self, spec: BackboneSpec, dpt_features: int):
         super().__init__()

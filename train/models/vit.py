@@ -97,6 +97,8 @@ class BackboneSpec:
 class DinoBackbone(nn.Module):
     """The DINOv2 ViT parameter layout (RGB only); RGBDViT drives the forward pass."""
 
+    family = "DINOv2"     # whose official checkpoints load by name (``load_vit_weights``)
+
     def __init__(self, spec: BackboneSpec):
         super().__init__()
         self.spec = spec
@@ -239,33 +241,51 @@ def dinov2_key_shapes(spec: BackboneSpec) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+#: an official checkpoint of each ViT family (``family`` of the ViT classes), named in errors
+OFFICIAL_CHECKPOINT_EXAMPLE = {"DINOv2": "dinov2_vitl14_pretrain.pth",
+                               "DINOv3": "dinov3_vith16plus_pretrain_lvd1689m-7c1da9a5.pth"}
+
+
 def load_dinov2_weights(backbone: DinoBackbone, path: str) -> None:
-    """Load an official DINOv2 checkpoint (local path) strictly into ``backbone``.
+    """Load an official DINOv2 checkpoint (local path) strictly into ``backbone`` (``load_vit_weights``)."""
+    load_vit_weights(backbone, path)
+
+
+def load_vit_weights(vit: nn.Module, path: str) -> None:
+    """Load an official checkpoint (local path) of ``vit.family`` (DINOv2: ``DinoBackbone``; DINOv3:
+    ``dinov3.DinoV3``) strictly into ``vit``, whose tensors carry that family's official names.
 
     Accepts a bare state dict, or one nested under ``model``/``teacher``/``state_dict``, with
     optional ``backbone.`` or ``module.`` prefixes. Any mismatch is an error naming the file.
     """
+    family = vit.family
+    example = OFFICIAL_CHECKPOINT_EXAMPLE[family]
     try:
         state = load_weights_only(path, "--init-backbone")
     except FileNotFoundError:
-        raise FileNotFoundError(f"--init-backbone {path}: file not found. DINOv2 weights cannot be downloaded "
-                                f"here; download e.g. dinov2_vitl14_pretrain.pth elsewhere and pass its path")
+        raise FileNotFoundError(f"--init-backbone {path}: file not found. {family} weights cannot be downloaded "
+                                f"here; download e.g. {example} elsewhere and pass its path")
     for nest in ("model", "teacher", "state_dict"):
         if isinstance(state, dict) and nest in state and isinstance(state[nest], dict):
             state = state[nest]
     if not isinstance(state, dict):
         raise ValueError(f"--init-backbone {path}: holds a {type(state).__name__}, not a state dict of "
-                         f"DINOv2 weights; pass an official checkpoint such as dinov2_vitl14_pretrain.pth")
+                         f"{family} weights; pass an official checkpoint such as {example}")
     state = {_strip_prefix(k): v for k, v in state.items()}
     # what DINOv2 does not have (MDM's depth patch embedding) keeps its initial values
-    own = {k: v for k, v in backbone.state_dict().items() if k.startswith("depth_patch_embed.")}
+    own = {k: v for k, v in vit.state_dict().items() if k.startswith("depth_patch_embed.")}
     try:
-        backbone.load_state_dict({**own, **state}, strict=True)
+        vit.load_state_dict({**own, **state}, strict=True)
     except RuntimeError as exc:
-        raise ValueError(f"--init-backbone {path}: not a DINOv2 checkpoint matching this config "
-                         f"(embed_dim={backbone.spec.embed_dim}, depth={backbone.spec.depth}, "
-                         f"registers={backbone.spec.num_register_tokens}, pos_grid={backbone.spec.pos_grid}): "
-                         f"{exc}") from exc
+        raise ValueError(f"--init-backbone {path}: not a {family} checkpoint matching this config "
+                         f"({spec_summary(vit.spec)}): {exc}") from exc
+
+
+def spec_summary(spec: object) -> str:
+    """The sizes of a ViT spec (``BackboneSpec`` or ``DinoV3Spec``) a checkpoint must match."""
+    shown = {"embed_dim": "embed_dim", "depth": "depth", "num_register_tokens": "registers",
+             "n_storage_tokens": "storage_tokens", "pos_grid": "pos_grid", "patch_size": "patch_size"}
+    return ", ".join(f"{label}={getattr(spec, name)}" for name, label in shown.items() if hasattr(spec, name))
 
 
 def _strip_prefix(key: str) -> str:

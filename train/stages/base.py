@@ -69,6 +69,10 @@ class Stage:
     def build_model(self) -> nn.Module:
         raise NotImplementedError
 
+    def move_to(self, device: torch.device) -> None:
+        """Put the networks the stage runs besides the trained one (the prompt stage's prior) on the
+        training ``device``."""
+
     def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         """CPU tensors for one step; ``rng`` derives from (seed, step) so resume replays it."""
         return collate(items)

@@ -71,6 +71,9 @@ class PromptStage(Stage):
             return MetricAnythingTeacher(m.multires_spec())
         return PromptNet(m.backbone_spec(), m.dpt_features, m.prompt_width, m.prompt_blocks)
 
+    def move_to(self, device: torch.device) -> None:
+        self.prior.to(device)   # it takes CPU batches and returns numpy: only where it runs changes
+
     def prepare(self, items: list[TrainItem], rng: np.random.Generator) -> dict[str, torch.Tensor]:
         batch = collate(items)
         prior = self.prior(batch["rgb"])
