@@ -6,7 +6,8 @@
    capture log), against a bare ``write_sample`` of the same arrays, and against a raw ``.npy`` dump
    of them (no PNG encoding) — at 640×480 and 1280×720.
 2. preview latency (read + RGB/depth/IR thumbnails + JPEG + base64), in-process and over HTTP,
-   against a bare JPEG encode of the full-size RGB frame (in-process also as a ratio of CPU times).
+   against a bare JPEG encode of the full-size RGB frame (in-process also as a ratio of CPU times),
+   and the CPU time of its parts against the same bare encode: where a preview's time goes.
 """
 
 from __future__ import annotations
@@ -23,9 +24,11 @@ from pathlib import Path
 import numpy as np
 
 from depthcur.capture.app import CaptureApp, make_server
-from depthcur.capture.preview import jpeg_data_url
+from depthcur.capture.app.server import IR_THUMB_WIDTH, PREVIEW_WIDTH
+from depthcur.capture.preview import ir_to_grey, jpeg_data_url, thumbnail
 from depthcur.capture.recorder import DiskGuard, Recorder, SessionSettings
 from depthcur.capture.rig import Rig, RigConfig
+from depthcur.core.pictures import depth_colormap
 from depthcur.schemas import write_sample
 from depthcur.synthetic import make_sample
 
@@ -93,6 +96,19 @@ def interleaved_ms(calls: dict, repeats: int) -> dict[str, tuple[float, float]]:
             for name, values in times.items()}
 
 
+def preview_parts(frame) -> dict:
+    """The steps of ``CaptureApp.preview`` on one frame, each on its own (inputs made once, up front)."""
+    rgb = thumbnail(frame.rgb, PREVIEW_WIDTH)
+    depth = thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True)
+    depth_picture, ir = depth_colormap(depth), ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))
+    return {"thumbnails": lambda: (thumbnail(frame.rgb, PREVIEW_WIDTH),
+                                   thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True),
+                                   ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))),
+            "depth colour map": lambda: depth_colormap(depth),
+            "3 JPEG data URLs": lambda: (jpeg_data_url(rgb), jpeg_data_url(depth_picture), jpeg_data_url(ir)),
+            "fill rate": frame.fill_rate}
+
+
 def bench_preview(root: Path, repeats: int) -> None:
     for height, width in SIZES:
         recorder = open_recorder(root / f"replay_{width}", root / f"preview_out_{width}")
@@ -112,11 +128,14 @@ def bench_preview(root: Path, repeats: int) -> None:
         times = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), "local": app.preview, "http": over_http},
                                repeats)
         (bare, bare_cpu), (local, local_cpu), (http, _) = times["bare"], times["local"], times["http"]
+        parts = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), **preview_parts(frame)}, repeats)
         server.shutdown(), server.server_close()
         recorder.rig.disconnect()
         print(f"preview latency {width}x{height}: bare full-size RGB JPEG {bare:.1f} ms, preview in-process {local:.1f} ms "
               f"({local / bare:.1f}x; CPU time {local_cpu / bare_cpu:.1f}x), preview over HTTP {http:.1f} ms "
               f"({http / bare:.1f}x)")
+        print("  its parts in CPU time against the bare encode: " + ", ".join(
+            f"{name} {cpu / parts['bare'][1]:.2f}x" for name, (_, cpu) in parts.items() if name != "bare"))
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Operator-facing pictures of a frame: IR as RGB, thumbnails, JPEG bytes for the app (depth colours are
+"""Operator-facing pictures of a frame: IR as 8-bit grey, thumbnails, JPEG bytes for the app (depth colours are
 ``depthcur.core.pictures.depth_colormap``)."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import numpy as np
 from depthcur.schemas.codecs import encode_rgb
 
 
-def ir_to_rgb(ir: np.ndarray) -> np.ndarray:
-    """8-bit grey RGB of an IR image (uint16 IR is stretched to its own range)."""
+def ir_to_grey(ir: np.ndarray) -> np.ndarray:
+    """8-bit grey of an IR image (uint16 IR is stretched to its own range)."""
     if ir.dtype != np.uint8:
         top = max(int(ir.max()), 1)
         ir = (ir.astype(np.float32) * (255.0 / top)).astype(np.uint8)
-    return np.repeat(ir[..., None], 3, axis=2)
+    return ir
 
 
 def thumbnail(image: np.ndarray, max_width: int, *, nearest: bool = False) -> np.ndarray:
@@ -40,5 +40,17 @@ def thumbnail(image: np.ndarray, max_width: int, *, nearest: bool = False) -> np
     return cv2.resize(image, (max_width, max(1, round(h * max_width / w))), interpolation=cv2.INTER_LINEAR)
 
 
-def jpeg_data_url(image_rgb: np.ndarray, quality: int = 80) -> str:
-    return "data:image/jpeg;base64," + base64.b64encode(encode_rgb(image_rgb, "jpeg", quality)).decode()
+def jpeg_data_url(image: np.ndarray, quality: int = 80) -> str:
+    """A JPEG data URL of an RGB or a 2-D grey image.
+
+    Grey is encoded as a one-channel JPEG: it decodes to the same pixels as the JPEG of its grey RGB copy
+    (the encoder turns equal R, G, B into that luma and neutral chroma), for a third of the work.
+    """
+    if image.ndim == 2:
+        ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
+        if not ok:
+            raise ValueError(f"JPEG encoding of a {image.shape} {image.dtype} grey image failed")
+        data = buf.tobytes()
+    else:
+        data = encode_rgb(image, "jpeg", quality)
+    return "data:image/jpeg;base64," + base64.b64encode(data).decode()

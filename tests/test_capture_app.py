@@ -180,6 +180,30 @@ def test_preview_thumbnails_average_fine_detail_instead_of_aliasing_it():
     assert thumbnail(depth, 1280) is depth                                     # narrow enough: untouched
 
 
+def test_grey_preview_shows_the_pixels_of_its_rgb_copy():
+    """The IR preview is a one-channel JPEG: decoded, it must equal the JPEG of the grey RGB copy it replaces."""
+    import base64
+
+    import cv2
+
+    from depthcur.capture.preview import ir_to_grey, jpeg_data_url
+    from depthcur.schemas.codecs import encode_rgb
+
+    rng = np.random.default_rng(3)
+    ramp = np.add.outer(np.arange(45), np.arange(60)) * 3
+    ir16 = (ramp * 100 + rng.integers(0, 400, ramp.shape)).astype(np.uint16)
+    grey = ir_to_grey(ir16)
+    assert grey.dtype == np.uint8 and grey.shape == ir16.shape
+    assert np.abs(grey - ir16 * (255.0 / ir16.max())).max() <= 1.0 + 1e-9        # stretched to 0..255, truncated
+    for quality in (50, 80, 95):
+        url = jpeg_data_url(grey, quality)
+        assert url.startswith("data:image/jpeg;base64,")
+        shown = cv2.imdecode(np.frombuffer(base64.b64decode(url.split(",", 1)[1]), np.uint8), cv2.IMREAD_COLOR)
+        rgb_copy = encode_rgb(np.repeat(grey[..., None], 3, axis=2), "jpeg", quality)
+        assert np.array_equal(shown, cv2.imdecode(np.frombuffer(rgb_copy, np.uint8), cv2.IMREAD_COLOR))
+        assert np.abs(shown[..., 0].astype(int) - grey).mean() < 4                # and it is the picture
+
+
 def test_requests_not_from_the_apps_own_page_are_refused(harness):
     capture = json.dumps({"category": "office"}).encode()
     own = {"Content-Type": "application/json", TOKEN_HEADER: harness.token}

@@ -203,3 +203,33 @@ def test_fixed_point_and_lr_check_equal_their_plain_definitions():
                 np.testing.assert_array_equal(
                     left_right_consistent(left, right, tolerance, round_disparity=round_disparity),
                     reference_left_right_consistent(left, right, tolerance, round_disparity))
+
+
+@pytest.mark.parametrize("right_dtype", [np.float32, np.float64, np.int16])
+def test_lr_check_of_infinite_huge_and_integer_disparities_equals_the_plain_definition(right_dtype):
+    rng = np.random.default_rng(7)
+    shape = (23, 41)
+    left = rng.uniform(-2, 45, shape)
+    left[rng.random(shape) < 0.05] = np.inf            # never matched
+    left[rng.random(shape) < 0.05] = 1e6               # matched, but its partner is far left of the image
+    left[rng.random(shape) < 0.05] = np.nan
+    right = np.rint(left + rng.normal(0, 1, shape))
+    right = np.clip(np.nan_to_num(right), -100, 100).astype(right_dtype)
+    if right.dtype.kind == "f":
+        right[rng.random(shape) < 0.1] = np.nan
+    for left_dtype in (np.float32, np.float64):
+        for round_disparity in (False, True):
+            np.testing.assert_array_equal(
+                left_right_consistent(left.astype(left_dtype), right, 1.0, round_disparity=round_disparity),
+                reference_left_right_consistent(left.astype(left_dtype), right, 1.0, round_disparity))
+
+
+def test_lr_check_of_a_map_wider_than_remap_reaches_takes_the_numpy_gather():
+    from depthcur.core.stereo import _REMAP_MAX_SIDE
+
+    width = _REMAP_MAX_SIDE + 10
+    left = np.zeros((1, width), np.float32)
+    right = np.full((1, width), np.nan, np.float32)
+    left[0, [5, width - 1, width - 2]] = [6.0, 3.0, 2.0]   # partner left of the image; at width - 4; at width - 4
+    right[0, width - 4] = 3.4
+    assert np.flatnonzero(left_right_consistent(left, right, 1.0)).tolist() == [width - 1]

@@ -104,3 +104,20 @@ def test_prior_agreement_equals_its_plain_definition():
                 "pseudo_vs_prior_valid_ratio": float(both.mean())}
     assert prior_gt_agreement(pseudo, prior) == expected
     assert prior_gt_agreement(np.zeros_like(prior), prior) == {"pseudo_vs_prior_valid_ratio": 0.0}
+
+
+def test_prior_agreement_skips_unknown_prior_depths_without_warnings():
+    import warnings
+
+    from depthcur.curate.stereo.pseudo_label import prior_gt_agreement
+
+    prior = np.array([[2.0, 0.0, -1.0, np.nan], [2.8, 4.0, 1.0, 2.0]], np.float64)
+    pseudo = np.array([[2.4, 3.0, 3.0, 3.0], [3.0, 0.0, 1.5, 1.0]], np.float32)
+    # both positive at (0, 0) 2.4 vs 2, (1, 0) 3 vs 2.8, (1, 2) 1.5 vs 1, (1, 3) 1 vs 2 (zero, negative and
+    # NaN priors are skipped): absrel .2, .2 / 2.8, .5, .5; ratios 1.2, 1.07, 1.5, 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        stats = prior_gt_agreement(pseudo, prior)
+    assert stats["pseudo_vs_prior_valid_ratio"] == 4 / 8
+    assert stats["pseudo_vs_prior_absrel"] == pytest.approx((0.2 + 0.2 / 2.8 + 0.5 + 0.5) / 4)
+    assert stats["pseudo_vs_prior_delta1"] == 2 / 4

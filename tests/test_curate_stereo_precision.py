@@ -21,6 +21,14 @@ def test_bad2_and_density_by_hand():
     assert stats["stereo_bad2"] == pytest.approx(2 / 6) and stats["stereo_density"] == pytest.approx(6 / 7)
 
 
+def test_bad_counts_skip_unknown_gt_and_unkept_pixels():
+    gt = np.array([[10.0, np.inf, np.nan, -3.0, 10.0]], np.float32)
+    disparity = np.array([[13.0, 5.0, 5.0, 5.0, np.nan]], np.float32)
+    kept = np.array([[1, 1, 1, 1, 0]], bool)
+    # judged: kept with GT > 0: 10 (3 px off, bad) and inf (infinitely off, bad); NaN, negative and unkept are not
+    assert bad_counts(kept, disparity, gt) == (2, 2)
+
+
 def test_curve_sweeps_each_score_alone_on_the_checked_pixels():
     gt = np.full((1, 4), 10.0, np.float32)
     disparity = np.array([[10.0, 15.0, 10.0, 10.0]], np.float32)

@@ -41,7 +41,7 @@ from depthcur.schemas import SchemaError, read_sample, sample_dir
 
 from ..cameras import CaptureError
 from ..categories import make_quotas
-from ..preview import ir_to_rgb, jpeg_data_url, thumbnail
+from ..preview import ir_to_grey, jpeg_data_url, thumbnail
 from ..recorder import DiskSpaceError, Recorder, SessionNameError, SessionSettings, capture_key
 
 log = get_logger(__name__)
@@ -205,8 +205,8 @@ class CaptureApp:
         out = {"device": name, "fill_rate": frame.fill_rate(),
                "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
                "depth": jpeg_data_url(depth_colormap(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
-               # shrink first: the grey → RGB copy and the stretch of uint16 IR then touch thumbnail pixels only
-               "ir": jpeg_data_url(ir_to_rgb(thumbnail(frame.ir_left, IR_THUMB_WIDTH))) if frame.ir_left is not None
+               # shrink first: the stretch of uint16 IR then touches thumbnail pixels only
+               "ir": jpeg_data_url(ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))) if frame.ir_left is not None
                else None,
                "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
         out["latency_ms"] = (time.perf_counter() - started) * 1000.0

@@ -65,9 +65,13 @@ def wls_confidence(left: np.ndarray, right: np.ndarray, disp_left: np.ndarray, d
 
 def bad_counts(kept: np.ndarray, disparity: np.ndarray, disparity_gt: np.ndarray) -> tuple[int, int]:
     """(kept pixels with GT, of those more than BAD_PX off) for fx·B/Z disparities."""
-    judged = kept & (disparity_gt > 0)
-    error = np.abs(disparity[judged] - disparity_gt[judged])
-    return int(np.count_nonzero(judged)), int(np.count_nonzero(error > BAD_PX))
+    judged = disparity_gt > 0
+    judged &= kept
+    # whole-map arithmetic and masked counts: the same counts as selecting first, without the selections
+    error = np.subtract(disparity, disparity_gt)
+    bad = np.abs(error, out=error) > BAD_PX
+    bad &= judged
+    return int(np.count_nonzero(judged)), int(np.count_nonzero(bad))
 
 
 def precision_stats(kept: np.ndarray, disparity: np.ndarray, disparity_gt: np.ndarray) -> dict[str, float]:

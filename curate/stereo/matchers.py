@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from depthcur.core.stereo import SgbmParams, left_right_consistent, right_disparity_by_swap_flip, sgbm_disparity
+from depthcur.core.stereo import SgbmParams, left_right_masks, right_disparity_by_swap_flip, sgbm_disparity
 
 from . import foundation_stereo
 from .images import to_gray_uint8
@@ -88,9 +88,10 @@ def match_with_lr_check(left: np.ndarray, right: np.ndarray, matcher: str = "sgb
 
     disp_left = match(left, right)
     disp_right = right_disparity_by_swap_flip(left, right, match)
-    consistent = left_right_consistent(disp_left, disp_right, lr_threshold_px)
-    return StereoMatch(np.where(consistent, disp_left, 0).astype(np.float32, copy=False),
-                       np.isfinite(disp_left) & (disp_left > 0), consistent, disp_left, disp_right)
+    matched, consistent = left_right_masks(disp_left, disp_right, lr_threshold_px)
+    checked = disp_left.astype(np.float32, copy=True)
+    np.copyto(checked, 0, where=~consistent)   # quicker than np.where's select
+    return StereoMatch(checked, matched, consistent, disp_left, disp_right)
 
 
 def match_pair(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", *, lr_threshold_px: float = 1.0,

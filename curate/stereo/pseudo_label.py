@@ -98,16 +98,22 @@ def check_stereo_fields(sample: Sample) -> None:
 
 def prior_gt_agreement(pseudo: np.ndarray, prior: np.ndarray) -> dict[str, float]:
     """AbsRel and coverage of the pseudo-label against a prior (e.g. rendered) depth_gt."""
-    both = (pseudo > 0) & (prior > 0)
+    both = pseudo > 0
+    both &= prior > 0
     n_both = np.count_nonzero(both)
     if not n_both:
         return {"pseudo_vs_prior_valid_ratio": 0.0}
-    p, g = pseudo[both], prior[both]   # selected once
-    absrel = np.subtract(p, g)
-    np.abs(absrel, out=absrel)
-    absrel /= g   # in place: p is float (a pseudo-label), so p - g is too
-    return {"pseudo_vs_prior_absrel": float(absrel.mean()),
-            "pseudo_vs_prior_delta1": np.count_nonzero(np.maximum(p / g, g / p) < 1.25) / n_both,
+    # whole-map arithmetic, then one selection: the same numbers as selecting both maps first
+    with np.errstate(divide="ignore", invalid="ignore"):   # pixels outside `both` are never read
+        absrel = np.subtract(pseudo, prior)
+        np.abs(absrel, out=absrel)
+        absrel /= prior
+        ratio = np.divide(pseudo, prior)
+        np.maximum(ratio, np.divide(prior, pseudo), out=ratio)
+        close = ratio < 1.25
+    close &= both
+    return {"pseudo_vs_prior_absrel": float(absrel[both].mean()),
+            "pseudo_vs_prior_delta1": np.count_nonzero(close) / n_both,
             "pseudo_vs_prior_valid_ratio": n_both / both.size}
 
 
@@ -167,8 +173,10 @@ def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelC
     in_range = (depth_ir >= config.min_depth_m) & (depth_ir <= config.max_depth_m)
     judged = sample.disparity_gt is not None and sample.disparity_gt.shape == depth_ir.shape
     scores = confidence_scores(sample, match, config, every_score=judged and config.precision_curve)
-    confident = confident_pixels(scores, config)
-    depth_ir = np.where(in_range & confident, depth_ir, 0).astype(np.float32, copy=False)
+    kept = confident_pixels(scores, config)
+    kept &= in_range
+    np.copyto(depth_ir, 0, where=~kept)   # in place: depth_ir is this call's own float32 map
+    labelled = depth_ir > 0
 
     t = np.eye(4) if sample.T_rgb_from_ir is None else np.asarray(sample.T_rgb_from_ir, dtype=np.float64)
     same_frame = nearly_equal(t, np.eye(4)) and depth_ir.shape == sample.rgb.shape[:2] \
@@ -178,15 +186,14 @@ def pseudo_label_sample(sample: Sample, config: PseudoLabelConfig = PseudoLabelC
     stats = dict(sample.stats)
     stats["lr_consistent_ratio"] = match.lr_consistent_ratio
     stats["stereo_matched_ratio"] = np.count_nonzero(match.matched) / match.matched.size
-    stats["pseudo_valid_ratio"] = np.count_nonzero(depth_ir > 0) / depth_ir.size
+    stats["pseudo_valid_ratio"] = np.count_nonzero(labelled) / labelled.size
     prior_kind = getattr(sample.depth_gt_kind, "value", sample.depth_gt_kind)
     if sample.depth_gt is not None and prior_kind in ("rendered", "lidar", "sensor"):
         stats.update(prior_gt_agreement(depth_gt, sample.depth_gt))
     provenance = dict(sample.provenance)
     provenance["stereo_pseudo_label"] = config.provenance()
     if judged:   # GT disparity (rendered or a public stereo set): how precise is the label, how dense
-        precision, curve = judge_against_gt(sample, match, match.consistent & in_range, depth_ir > 0, scores,
-                                            config)
+        precision, curve = judge_against_gt(sample, match, match.consistent & in_range, labelled, scores, config)
         stats.update(precision)
         if curve:
             provenance["stereo_pseudo_label"]["precision_vs_gt"] = curve

@@ -42,7 +42,8 @@ def _apply(values: np.ndarray, lo: float, hi: float, valid: np.ndarray, cv_map: 
         scaled /= max(hi - lo, 1e-12)
     image = cv2.applyColorMap(cv2.multiply(scaled, 255.0, dtype=cv2.CV_8U), _rgb_lut(cv_map))
     if not valid.all():
-        image = cv2.bitwise_and(image, image, mask=valid.view(np.uint8))
+        # times 1 or 0 per channel: about twice as fast as OpenCV's masked bitwise_and
+        image = cv2.multiply(image, cv2.merge((valid.view(np.uint8),) * 3))
         if any(invalid_colour):
             cv2.add(image, (*invalid_colour, 0), dst=image, mask=(~valid).view(np.uint8))
     return image
@@ -55,23 +56,33 @@ def valid_mask(values: np.ndarray) -> np.ndarray:
 
 def robust_range(values: np.ndarray, fallback: tuple[float, float] = FALLBACK_RANGE_M) -> tuple[float, float]:
     """The 1st and 99th percentile of the valid values; ``fallback`` when there are none."""
-    valid = values[valid_mask(values)]
-    if not valid.size:
+    return _robust_range(values, valid_mask(values), fallback)
+
+
+def _robust_range(values: np.ndarray, valid: np.ndarray, fallback: tuple[float, float]) -> tuple[float, float]:
+    count = int(np.count_nonzero(valid))
+    if not count:
         return fallback
-    lo, hi = _linear_percentiles(valid, RANGE_PERCENTILES)
+    lo, hi = _linear_percentiles(values, valid, count, RANGE_PERCENTILES)
     return lo, hi
 
 
-def _linear_percentiles(values: np.ndarray, percents: Sequence[float]) -> list[float]:
-    """``np.percentile``'s default (linear) method with one partition of ``values`` (finite, 1-D, not empty;
-    reordered in place): about 3× faster, as ``np.percentile`` also partitions to look for NaNs."""
-    last = values.size - 1
+def _linear_percentiles(values: np.ndarray, valid: np.ndarray, count: int, percents: Sequence[float]) -> list[float]:
+    """``np.percentile``'s default (linear) method over the ``count`` (> 0) valid values."""
+    last = count - 1
     positions = [p / 100.0 * last for p in percents]
     below = [int(np.floor(position)) for position in positions]
     above = [min(i + 1, last) for i in below]
-    values.partition(sorted(set(below + above)))
-    return [float(values[i]) + (float(values[j]) - float(values[i])) * (position - i)
+    ranked = _order_statistics(values, valid, count, sorted(set(below + above)))
+    return [ranked[i] + (ranked[j] - ranked[i]) * (position - i)
             for position, i, j in zip(positions, below, above)]
+
+
+def _order_statistics(values: np.ndarray, valid: np.ndarray, count: int, ranks: list[int]) -> dict[int, float]:
+    """The value of each 0-based rank among the valid values: one partition of a copy of them."""
+    kept = values[valid]
+    kept.partition(ranks)
+    return {rank: float(kept[rank]) for rank in ranks}
 
 
 def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:
@@ -80,7 +91,7 @@ def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = Non
     For quantities that grow as depth shrinks (disparity, inverse depth), so near is red as in depth pictures.
     """
     valid = valid_mask(values)
-    auto_lo, auto_hi = robust_range(values) if lo is None or hi is None else (lo, hi)
+    auto_lo, auto_hi = _robust_range(values, valid, FALLBACK_RANGE_M) if lo is None or hi is None else (lo, hi)
     lo, hi = auto_lo if lo is None else lo, auto_hi if hi is None else hi
     return _apply(values, lo, hi, valid, cv2.COLORMAP_TURBO, INVALID_COLOUR)
 
@@ -89,7 +100,7 @@ def depth_colormap(depth: np.ndarray, near: float | None = None, far: float | No
     """Depth in metres by the project's convention (module docstring); ``near``/``far`` fix the range."""
     valid = valid_mask(depth)
     if near is None or far is None:
-        auto_near, auto_far = robust_range(depth)
+        auto_near, auto_far = _robust_range(depth, valid, FALLBACK_RANGE_M)
         near, far = auto_near if near is None else near, auto_far if far is None else far
     near = max(near, 1e-6)
     with np.errstate(divide="ignore", invalid="ignore"):     # at invalid pixels, which _apply paints over

@@ -144,19 +144,54 @@ def left_right_consistent(disp_left: np.ndarray, disp_right: np.ndarray, toleran
     half-pixel ties; the sensor simulation uses the latter). Left disparities <= 0 or non-finite,
     partners outside the image and NaN right disparities are never consistent.
     """
-    height, width = disp_left.shape
+    return left_right_masks(disp_left, disp_right, tolerance_px, round_disparity=round_disparity)[1]
+
+
+def left_right_masks(disp_left: np.ndarray, disp_right: np.ndarray, tolerance_px: float, *,
+                     round_disparity: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """(matched, consistent): where the left disparity is positive and finite, and where it also passes
+    :func:`left_right_consistent`'s check."""
+    width = disp_left.shape[1]
     matched = np.isfinite(disp_left) & (disp_left > 0)
-    left = np.where(matched, disp_left, 0).astype(np.float32, copy=False)
-    # whole-number columns kept as float32 (exact below 2**24) so the bounds test runs on half the bytes;
-    # left >= 0 puts the partner at or left of x, so only the left edge needs a test
+    # unmatched -> 0 (NaN too), and past the image width -> the width: such partners fall outside either way
+    left = np.fmax(disp_left, 0, dtype=np.float32)
+    np.fmin(left, np.float32(width), out=left)
     columns = np.arange(width, dtype=np.float32)[None, :]
-    partner = columns - np.rint(left) if round_disparity else np.rint(columns - left)
-    inside = matched & (partner >= 0)
-    partner_x = np.maximum(partner, 0, out=partner).astype(np.int64)
-    partner_x += np.arange(0, height * width, width)[:, None]   # row offsets: one flat gather
-    partner = np.take(disp_right, partner_x)
-    difference = np.subtract(left, partner)
-    return inside & (np.abs(difference, out=difference) <= tolerance_px)
+    if round_disparity:
+        partner = columns - np.rint(left)
+    else:
+        partner = np.subtract(columns, left)
+        np.rint(partner, out=partner)
+    difference = np.subtract(left, row_partner_values(disp_right, partner))
+    consistent = np.abs(difference, out=difference) <= tolerance_px
+    consistent &= matched
+    return matched, consistent
+
+
+#: cv2.remap reads source pixels by 16-bit coordinates
+_REMAP_MAX_SIDE = 2 ** 15 - 1
+
+
+def row_partner_values(values: np.ndarray, partner: np.ndarray) -> np.ndarray:
+    """``values[y, partner[y, x]]`` (as a float of at least float32) for whole-number float32 columns
+    ``partner`` below the width; NaN where a partner is left of the image.
+
+    A float32 map takes cv2.remap's nearest-pixel read (an exact copy, NaN as its border) in one pass;
+    other dtypes and huge maps take numpy's flat gather.
+    """
+    import cv2
+
+    height, width = values.shape
+    if values.dtype == np.float32 and max(height, width) <= _REMAP_MAX_SIDE:
+        rows = np.empty((height, width), np.float32)
+        rows[:] = np.arange(height, dtype=np.float32)[:, None]
+        return cv2.remap(values, partner, rows, cv2.INTER_NEAREST, borderMode=cv2.BORDER_CONSTANT,
+                         borderValue=float("nan"))
+    flat_index = np.maximum(partner, 0).astype(np.int64)
+    flat_index += np.arange(0, height * width, width)[:, None]   # row offsets: one flat gather
+    gathered = np.take(values, flat_index).astype(np.result_type(values.dtype, np.float32))
+    gathered[partner < 0] = np.nan
+    return gathered
 
 
 def zncc_score(left: np.ndarray, right: np.ndarray, disparity: np.ndarray, window: int) -> np.ndarray:
