@@ -79,7 +79,8 @@ def color_jitter(rgb: np.ndarray, strength: float, rng: np.random.Generator) -> 
     img = rgb.astype(np.float32)
     brightness, contrast, saturation = 1 + rng.uniform(-strength, strength, size=3)
     img = img * brightness
-    img = (img - img.mean()) * contrast + img.mean()
+    mean = img.mean()
+    img = (img - mean) * contrast + mean
     grey = img.mean(axis=2, keepdims=True)
     img = (img - grey) * saturation + grey
     return np.clip(img, 0, 255).astype(np.uint8)

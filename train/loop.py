@@ -397,7 +397,8 @@ class Trainer:
         gradients add up to those of the whole batch's mean loss."""
         if not self.model.training:   # only the loop's own previews and eval_loss switch it to eval
             self.model.train()
-        self.optimizer.zero_grad(set_to_none=True)
+        for param in self._parameters:   # optimizer.zero_grad(set_to_none=True) without its profiler scope
+            param.grad = None
         losses = [self._forward_backward(micro) for micro in range(self.accumulation)]
         logged = losses[0] if len(losses) == 1 else torch.stack(losses).mean()
         grad_norm = clip_grad_norm(self._parameters, self.cfg.optim.clip_norm)
