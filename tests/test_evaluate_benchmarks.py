@@ -8,8 +8,8 @@ from typer.testing import CliRunner
 
 from depthcur.evaluate.benchmarks import BENCHMARKS
 from depthcur.schemas import read_sample, scan_samples
-from tests.datasets import (booster, cleargrasp, diode, dreds, eth3d, hammer, ibims1, middlebury2014, nyuv2,
-                            transcg)
+from tests.datasets import (booster, cleargrasp, diode, dreds, eth3d, hammer, ibims1, kitti_dc, middlebury2014,
+                            nyuv2, transcg)
 from depthcur.evaluate.metrics import EvalInputError
 from depthcur.evaluate.protocols import make_case, protocol_rng
 from depthcur.schemas import Intrinsics, MaterialClass, Sample, Source, Split, write_sample
@@ -22,9 +22,10 @@ def run_cli(args):
     return CliRunner().invoke(app, ["eval", *args])
 
 
-#: the importer fixtures (tests/datasets, each in its dataset's distributed layout) by --format name
-FIXTURES = {module.__name__.rsplit(".", 1)[1]: module for module in
-            (nyuv2, ibims1, diode, eth3d, cleargrasp, transcg, hammer, dreds, middlebury2014, booster)}
+#: the importer fixtures (tests/datasets, each in its dataset's distributed layout) by --format name (the
+#: module name with "-" for "_": kitti_dc is --format kitti-dc)
+FIXTURES = {module.__name__.rsplit(".", 1)[1].replace("_", "-"): module for module in
+            (nyuv2, ibims1, diode, eth3d, cleargrasp, transcg, hammer, dreds, middlebury2014, booster, kitti_dc)}
 
 
 @pytest.fixture(scope="module")
@@ -59,6 +60,8 @@ def test_each_preset_runs_on_imported_public_dataset_fixtures(imported, tmp_path
             if label in preset.datasets and sample.split.value in preset.splits_of(label):
                 scored[label] = scored.get(label, 0) + 1
     assert scored and table["samples"] == scored
+    if name == "metricanything-completion":   # nyuv2, eth3d and KITTI's val_selection_cropped all have fixtures
+        assert sorted(scored) == sorted(preset.datasets)
     assert table["no_data"] == [d for d in preset.datasets if d not in scored]
     assert [r["model"] for r in table["rows"]] == ["raw-depth", "fill-nearest"]
     assert len(table["columns"]) == len(preset.datasets) * len(preset.groups) * len(preset.metrics)
