@@ -1,17 +1,23 @@
 """Closed-form alignment of a prediction to ground truth (MoGe-style evaluation).
 
 Every solver takes 1-D arrays of matching predicted and GT values (already restricted
-to the pixels used for fitting) and returns the coefficients; :func:`apply_alignment`
-turns a full prediction map into the aligned one. Least squares is the default; the
+to the pixels used for fitting) and returns the coefficients; :func:`fit_alignment` fits
+one alignment on a map's pixels, and ``kernels.align_map`` applies it. Least squares is the default; the
 ``scale_l1`` variant (weighted median) is the robust option for outlier-heavy maps.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 MIN_DEPTH = 1e-4  # metres
 ALIGNMENTS = ("none", "scale", "scale_l1", "affine", "disparity_affine")
+#: the per-pixel arithmetic of each alignment, as ``kernels.aligned_value`` applies it
+MODE_NONE, MODE_SCALE, MODE_AFFINE, MODE_DISPARITY_AFFINE = 0, 1, 2, 3
+MODES = {"none": MODE_NONE, "scale": MODE_SCALE, "scale_l1": MODE_SCALE, "affine": MODE_AFFINE,
+         "disparity_affine": MODE_DISPARITY_AFFINE}
 
 
 def solve_scale(pred: np.ndarray, gt: np.ndarray) -> float:
@@ -45,35 +51,50 @@ def solve_affine(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     return scale, float(g_mean - scale * p_mean)
 
 
-def apply_alignment(pred: np.ndarray, gt: np.ndarray, fit: np.ndarray, align: str) -> tuple[np.ndarray, dict]:
-    """Align ``pred`` (H×W metres) to ``gt`` using the pixels in ``fit``.
+@dataclass(frozen=True)
+class Alignment:
+    """A fitted alignment: ``kernels.aligned_value`` applies it per pixel."""
 
-    Returns the aligned map (pixels that came in as 0 stay 0) and the solved
-    coefficients. ``disparity_affine`` fits 1/pred to 1/gt and converts back, clamping
-    the aligned disparity at 1/max(gt) so no depth becomes negative or infinite.
-    """
+    align: str = "none"
+    scale: float = 1.0
+    shift: float = 0.0
+    #: the lower clamp: MIN_DEPTH for affine depth, 1 / max(gt) for affine disparity
+    floor: float = 0.0
+
+    @property
+    def coefficients(self) -> dict[str, float]:
+        """What the metrics report as ``align_*``."""
+        if self.align == "none":
+            return {}
+        if self.align in ("scale", "scale_l1"):
+            return {"scale": self.scale}
+        return {"scale": self.scale, "shift": self.shift}
+
+    def kernel_args(self) -> tuple:
+        """(mode, scale, shift, floor as float32, then as float64): float32 for the float32 arithmetic numpy
+        does on a float32 map with Python coefficients, float64 for the disparity fit."""
+        mode = MODES[self.align]
+        return (mode, np.float32(self.scale), np.float32(self.shift), np.float32(self.floor),
+                float(self.scale), float(self.shift), float(self.floor))
+
+
+NO_ALIGNMENT = Alignment()
+
+
+def fit_alignment(pred: np.ndarray, gt: np.ndarray, fit: np.ndarray, align: str) -> Alignment:
+    """Fit ``align`` of ``pred`` (H×W metres) to ``gt`` on the pixels in ``fit``."""
     if align not in ALIGNMENTS:
         raise ValueError(f"unknown alignment {align!r}; choose one of {', '.join(ALIGNMENTS)}")
     if align == "none":
-        return pred, {}
-    has_pred = pred > 0
+        return NO_ALIGNMENT
     p, g = pred[fit].astype(np.float64), gt[fit].astype(np.float64)
-    out = np.zeros_like(pred, dtype=np.float32)
     if align == "scale":
-        s = solve_scale(p, g)
-        out[has_pred] = s * pred[has_pred]
-        return out, {"scale": s}
+        return Alignment(align, scale=solve_scale(p, g))
     if align == "scale_l1":
-        s = solve_scale_l1(p, g)
-        out[has_pred] = s * pred[has_pred]
-        return out, {"scale": s}
+        return Alignment(align, scale=solve_scale_l1(p, g))
     if align == "affine":
+        # an affine fit can cross zero on a few pixels; the floor keeps them positive so log metrics exist
         s, t = solve_affine(p, g)
-        # an affine fit can cross zero on a few pixels; keep them positive so log metrics exist
-        out[has_pred] = np.maximum(s * pred[has_pred] + t, MIN_DEPTH)
-        return out, {"scale": s, "shift": t}
+        return Alignment(align, scale=s, shift=t, floor=MIN_DEPTH)
     s, t = solve_affine(1.0 / p, 1.0 / g)
-    min_disparity = 1.0 / float(g.max())
-    disparity = np.maximum(s / pred[has_pred].astype(np.float64) + t, min_disparity)
-    out[has_pred] = 1.0 / disparity
-    return out, {"scale": s, "shift": t}
+    return Alignment(align, scale=s, shift=t, floor=1.0 / float(g.max()))

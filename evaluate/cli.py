@@ -8,7 +8,7 @@ from depthcur.core.config import ConfigOption
 from depthcur.core.exits import input_error, items_failed
 from depthcur.core.options import options_from
 
-from .runner import EvalConfig
+from .config import EvalConfig
 
 #: the flags eval had before its options were generated from EvalConfig
 ALIASES = {"models": "--model", "protocols": "--protocol", "gallery_samples": "--gallery", "worst_cases": "--worst"}

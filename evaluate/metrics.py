@@ -17,7 +17,8 @@ import math
 
 import numpy as np
 
-from .align import apply_alignment
+from . import kernels
+from .align import NO_ALIGNMENT, Alignment, fit_alignment
 
 DEPTH_METRICS = ("absrel", "rmse", "mae", "log10", "delta1", "delta2", "delta3", "irmse")
 #: DepthPro's scale-invariant boundary F1 averages F1 over these depth-ratio thresholds
@@ -42,15 +43,19 @@ def _check_gt_shape(gt: np.ndarray, where: str) -> None:
         raise EvalInputError(f"expected an H×W depth map, got shape {gt.shape}", field="gt", where=where)
 
 
-def check_pred(pred: np.ndarray, gt_shape: tuple[int, ...], *, where: str = "") -> np.ndarray:
-    """Validate a prediction against the GT shape; return it as float32."""
+def check_pred(pred: np.ndarray, gt_shape: tuple[int, ...], *, where: str = "", finite: bool = True) -> np.ndarray:
+    """Validate a prediction against the GT shape; return it as float32. ``finite=False`` leaves the NaN/inf
+    check to the caller (the metric kernels count them in their pass)."""
     pred = np.asarray(pred)
     if pred.shape != gt_shape:
         raise EvalInputError(f"shape {pred.shape} does not match gt shape {gt_shape}", field="pred", where=where)
-    if not np.isfinite(pred).all():
-        bad = int((~np.isfinite(pred)).sum())
-        raise EvalInputError(f"{bad} NaN/inf value(s) in the prediction", field="pred", where=where)
+    if finite and not np.isfinite(pred).all():
+        raise _non_finite_error(int((~np.isfinite(pred)).sum()), "pred", where)
     return pred.astype(np.float32, copy=False)
+
+
+def _non_finite_error(count: int, field: str, where: str) -> EvalInputError:
+    return EvalInputError(f"{count} NaN/inf value(s) in the prediction", field=field, where=where)
 
 
 def check_reference(gt: np.ndarray, valid: np.ndarray | None = None, *, where: str = ""
@@ -84,124 +89,125 @@ def check_maps(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None
 # ---------------------------------------------------------------- depth metrics
 
 
-def _gt_terms(gt: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The GT-only parts of the error terms: g, log10 g, 1000 / g (float64)."""
-    g = gt.astype(np.float64)
-    return g, np.log10(g), 1000.0 / g
+def _metric_from_sums(name: str, sums: np.ndarray, counts: np.ndarray) -> float:
+    """One depth metric of a region from its term sums and counts (``kernels.region_sums``)."""
+    n = int(counts[kernels.COUNT_PIXELS])
+    if name in ("delta1", "delta2", "delta3"):
+        return int(counts[(kernels.COUNT_D1, kernels.COUNT_D2, kernels.COUNT_D3)[int(name[-1]) - 1]]) / n
+    column = {"absrel": kernels.SUM_ABS_REL, "rmse": kernels.SUM_SQ, "mae": kernels.SUM_ABS,
+              "log10": kernels.SUM_LOG10, "irmse": kernels.SUM_INV_SQ}[name]
+    mean = float(sums[column]) / n
+    return math.sqrt(mean) if name in ("rmse", "irmse") else mean
 
 
-class ErrorTerms:
-    """Per-pixel terms of the depth metrics, each computed when first asked for (``terms["sq"]``).
-
-    A metric over any subset of the pixels is the mean of the subset's terms, so one set of
-    terms serves several regions, and a caller that needs three metrics computes three terms.
-    ``gt_terms``: the GT parts (g, log10 g, 1000 / g), when prepared already.
-    """
-
-    def __init__(self, pred: np.ndarray, gt: np.ndarray | None = None,
-                 gt_terms: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
-        self.p = pred.astype(np.float64)
-        self.g, self.log_g, self.inv_g = gt_terms if gt_terms is not None else _gt_terms(gt)
-        self._diff: np.ndarray | None = None
-        self._terms: dict[str, np.ndarray] = {}
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self._terms:
-            self._terms[name] = getattr(self, f"_{name}")()
-        return self._terms[name]
-
-    def diff(self) -> np.ndarray:
-        if self._diff is None:
-            self._diff = self.p - self.g
-        return self._diff
-
-    def _abs(self) -> np.ndarray:
-        return np.abs(self.diff())
-
-    def _abs_rel(self) -> np.ndarray:
-        return self["abs"] / self.g
-
-    def _sq(self) -> np.ndarray:
-        return np.square(self.diff())
-
-    def _abs_log10(self) -> np.ndarray:
-        values = np.log10(self.p)
-        values -= self.log_g
-        return np.abs(values, out=values)
-
-    def _ratio(self) -> np.ndarray:
-        return np.maximum(self.p / self.g, self.g / self.p)
-
-    def _inv_sq(self) -> np.ndarray:
-        values = 1000.0 / self.p
-        values -= self.inv_g
-        return np.square(values, out=values)
+def _log10(values: np.ndarray) -> np.ndarray:
+    """log10 as float64 by numpy's vectorised log10 for prediction and GT alike (a prediction equal to the GT
+    has a log error of exactly 0); -inf/NaN where values <= 0, which the metrics never read."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.log10(values, dtype=np.float64)
 
 
-def _fraction(flags: np.ndarray) -> float:
-    """The mean of a boolean array (count / n, exactly what np.mean gives, without a float pass)."""
-    return np.count_nonzero(flags) / flags.size if flags.size else math.nan
-
-
-#: metric -> (its per-pixel term, how the term's values become the metric)
-_METRIC_FROM_TERM = {
-    "absrel": ("abs_rel", lambda v: float(np.mean(v))),
-    "rmse": ("sq", lambda v: float(np.sqrt(np.mean(v)))),
-    "mae": ("abs", lambda v: float(np.mean(v))),
-    "log10": ("abs_log10", lambda v: float(np.mean(v))),
-    "delta1": ("ratio", lambda v: _fraction(v < 1.25)),
-    "delta2": ("ratio", lambda v: _fraction(v < 1.25 ** 2)),
-    "delta3": ("ratio", lambda v: _fraction(v < 1.25 ** 3)),
-    "irmse": ("inv_sq", lambda v: float(np.sqrt(np.mean(v)))),
-}
-
-
-def _errors_from_terms(terms: ErrorTerms | dict[str, np.ndarray], names: tuple[str, ...] = DEPTH_METRICS
-                       ) -> dict[str, float]:
-    return {name: _METRIC_FROM_TERM[name][1](terms[_METRIC_FROM_TERM[name][0]]) for name in names}
-
-
-def depth_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
-    """The standard depth metrics on matching 1-D arrays of positive values."""
-    return _errors_from_terms(ErrorTerms(pred, gt))
+def _thousand_over(values: np.ndarray) -> np.ndarray:
+    """1000 / values as float64 (the inverse-depth term in 1/km); inf where values are 0, never read."""
+    with np.errstate(divide="ignore"):
+        return np.divide(1000.0, values, dtype=np.float64)
 
 
 class DepthReference:
-    """The GT side of the depth metrics (checked GT, its valid pixels, the GT parts of the error
-    terms), prepared once and reused for every prediction scored against it."""
+    """The GT side of the depth metrics, prepared once and reused for every prediction scored against it:
+    the checked GT, its valid pixels, the GT parts of the error terms, and the labels of the regions
+    scored besides all valid pixels (region 0).
+
+    A region added with ``aligned=True`` (the missed-input pixels) is scored on the aligned prediction where
+    that is > 0; one with ``aligned=False`` (FDE regions) on the prediction as given.
+    """
 
     def __init__(self, gt: np.ndarray, gt_valid: np.ndarray):
         self.gt, self.gt_valid = gt, gt_valid
         self.n_valid = int(gt_valid.sum())
-        self._valid_terms: tuple[np.ndarray, ...] | None = None   # over all valid pixels, once one needs them
+        self.gt_flat = np.ascontiguousarray(gt).ravel()
+        self.log_gt, self.inv_gt = _log10(self.gt_flat), _thousand_over(self.gt_flat)
+        self.labels = gt_valid.ravel().astype(np.uint64)
+        self.region_sizes = [self.n_valid]
+        self.aligned_regions = np.uint64(1)
+        #: the region of all valid pixels scored on the prediction as given (0: none); it needs no label bit
+        self.raw_all = 0
+        self._known: dict[tuple[bool, bytes], int] = {}
 
-    def gt_terms(self, pixels: np.ndarray, n_pixels: int) -> tuple[np.ndarray, ...]:
-        """GT parts of the error terms on ``pixels`` (within the valid pixels, ``n_pixels`` of them)."""
-        if n_pixels == self.n_valid:
-            if self._valid_terms is None:
-                self._valid_terms = _gt_terms(self.gt[self.gt_valid])
-            return self._valid_terms
-        if self._valid_terms is None:
-            return _gt_terms(self.gt[pixels])
-        chosen = pixels[self.gt_valid]
-        return tuple(values[chosen] for values in self._valid_terms)
+    def add_region(self, pixels: np.ndarray, aligned: bool) -> int | None:
+        """Label ``pixels`` (H×W bool within the valid pixels) as a region; its index (the same for a
+        region added twice), or None when the labels are full (the caller scores it with :func:`compute`)."""
+        key = (aligned, np.packbits(pixels).tobytes())
+        if key in self._known:
+            return self._known[key]
+        index, size = len(self.region_sizes), int(pixels.sum())
+        if index >= kernels.MAX_REGIONS:
+            return None
+        if size == self.n_valid and not aligned:     # all valid pixels, unaligned: region 0's twin
+            self.raw_all = index
+        else:
+            self.labels |= pixels.ravel().astype(np.uint64) << np.uint64(index)
+        self.region_sizes.append(size)
+        if aligned:
+            self.aligned_regions |= np.uint64(1) << np.uint64(index)
+        self._known[key] = index
+        return index
+
+    def score(self, pred: np.ndarray, align: str, *, where: str = "") -> DepthScores:
+        """Every region's sums for one prediction (shape-checked; NaN/inf refused), after fitting ``align``
+        on its evaluated pixels (GT valid and a prediction present)."""
+        pred = check_pred(pred, self.gt.shape, where=where, finite=align != "none")
+        alignment, aligned = NO_ALIGNMENT, pred
+        if align != "none":
+            evaluated = self.gt_valid & (pred > 0)
+            if evaluated.any():
+                alignment = fit_alignment(pred, self.gt, evaluated, align)
+                aligned = kernels.align_map(np.ascontiguousarray(pred), *alignment.kernel_args())
+        flat, aligned_flat = np.ascontiguousarray(pred).ravel(), np.ascontiguousarray(aligned).ravel()
+        sums, counts, non_finite = kernels.region_sums(
+            flat, aligned_flat, _log10(aligned_flat), aligned is pred, self.gt_flat, self.log_gt, self.inv_gt,
+            self.labels, len(self.region_sizes), self.aligned_regions, self.raw_all)
+        if aligned is pred and self.raw_all:     # unaligned, the twin of region 0 has region 0's sums
+            sums[self.raw_all], counts[self.raw_all] = sums[0], counts[0]
+        if non_finite:
+            raise _non_finite_error(non_finite, "pred", where)
+        return DepthScores(self, alignment, sums, counts)
 
 
-class DepthTerms:
-    """The depth-metric terms of one (aligned) prediction on the pixels of ``pixels`` (H×W bool);
-    :meth:`errors` gives the metrics over any subset of them without recomputing a term."""
+class DepthScores:
+    """The depth-metric sums of one prediction over a reference's regions."""
 
-    def __init__(self, pred: np.ndarray, reference: DepthReference, pixels: np.ndarray, n_pixels: int):
-        self.pixels = pixels
-        self.terms = ErrorTerms(pred[pixels], gt_terms=reference.gt_terms(pixels, n_pixels))
+    def __init__(self, reference: DepthReference, alignment: Alignment, sums: np.ndarray, counts: np.ndarray):
+        self.reference, self.alignment, self.sums, self.counts = reference, alignment, sums, counts
 
-    def errors(self, subset: np.ndarray | None = None, names: tuple[str, ...] = DEPTH_METRICS) -> dict[str, float]:
-        """The metrics ``names`` over ``subset`` (H×W bool within ``pixels``; all of them when None)."""
-        if subset is None:
-            return _errors_from_terms(self.terms, names)
-        chosen = subset[self.pixels]
-        needed = {_METRIC_FROM_TERM[name][0] for name in names}
-        return _errors_from_terms({term: self.terms[term][chosen] for term in needed}, names)
+    def n_scored(self, region: int = 0) -> int:
+        """Pixels of ``region`` with a prediction (an aligned one > 0 in an aligned region)."""
+        return int(self.counts[region, kernels.COUNT_PIXELS])
+
+    def errors(self, region: int = 0, names: tuple[str, ...] = DEPTH_METRICS) -> dict[str, float]:
+        """The metrics ``names`` over ``region``; NaN when it has no scored pixel."""
+        if not self.n_scored(region):
+            return {name: math.nan for name in names}
+        return {name: _metric_from_sums(name, self.sums[region], self.counts[region]) for name in names}
+
+    def coverage(self, region: int = 0) -> float:
+        return self.n_scored(region) / self.reference.region_sizes[region]
+
+    def metrics(self) -> dict[str, float]:
+        """The depth metrics over all valid pixels, with ``coverage``, ``n_pixels`` and ``align_*``."""
+        n = self.n_scored()
+        result: dict[str, float] = {"coverage": float(n) / self.reference.n_valid, "n_pixels": n}
+        if not n:
+            return {**self.errors(), **result}
+        result.update(self.errors())
+        result.update({f"align_{name}": value for name, value in self.alignment.coefficients.items()})
+        return result
+
+
+def depth_errors(pred: np.ndarray, gt: np.ndarray) -> dict[str, float]:
+    """The standard depth metrics on matching 1-D arrays of positive values."""
+    gt = np.asarray(gt, dtype=np.float32)
+    return DepthReference(gt, np.ones(gt.shape, dtype=bool)).score(np.asarray(pred), "none").errors()
 
 
 def compute(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, align: str = "none", *,
@@ -215,96 +221,25 @@ def compute(pred: np.ndarray, gt: np.ndarray, valid: np.ndarray | None = None, a
     coverage is 0.
     """
     pred, gt, gt_valid = check_maps(pred, gt, valid, where=where)
-    return AlignedPrediction(pred, DepthReference(gt, gt_valid), align).metrics()
-
-
-class AlignedPrediction:
-    """One checked prediction aligned on its evaluated pixels (GT valid and a prediction present),
-    with the depth-metric terms there; regions and the missed-input pixels reuse the fit and terms."""
-
-    def __init__(self, pred: np.ndarray, reference: DepthReference, align: str):
-        self.evaluated = reference.gt_valid & (pred > 0)
-        self.n_valid = reference.n_valid
-        self.n_evaluated = int(self.evaluated.sum())
-        self.aligned, self.coefficients = pred, {}
-        self.depth_terms = None
-        if self.n_evaluated:
-            self.aligned, self.coefficients = apply_alignment(pred, reference.gt, self.evaluated, align)
-            self.depth_terms = DepthTerms(self.aligned, reference, self.evaluated, self.n_evaluated)
-
-    def metrics(self) -> dict[str, float]:
-        result: dict[str, float] = {"coverage": float(self.n_evaluated) / self.n_valid, "n_pixels": self.n_evaluated}
-        if self.depth_terms is None:
-            return {**{name: math.nan for name in DEPTH_METRICS}, **result}
-        result.update(self.depth_terms.errors())
-        result.update({f"align_{name}": value for name, value in self.coefficients.items()})
-        return result
+    return DepthReference(gt, gt_valid).score(pred, align, where=where).metrics()
 
 
 # ---------------------------------------------------------------- boundary F1 (DepthPro)
 
 
-def _along(array: np.ndarray, axis: int, start: int, stop: int | None) -> np.ndarray:
-    """array[start:stop] along ``axis`` as a view (np.take would copy through fancy indexing)."""
-    index = [slice(None)] * array.ndim
-    index[axis] = slice(start, stop)
-    return array[tuple(index)]
-
-
-def _suppress_non_maxima(ratio: np.ndarray, axis: int) -> np.ndarray:
-    """True where a neighbour-pair ratio is >= the ratios of the adjacent pairs along ``axis``;
-    outside the map counts as 0, as in a zero-padded map (slices, not a padded copy: this runs per prediction)."""
-    keep = np.ones(ratio.shape, dtype=bool)
-    if ratio.shape[axis] == 0:
-        return keep
-    later, earlier = _along(ratio, axis, 1, None), _along(ratio, axis, 0, -1)
-    _along(keep, axis, 1, None)[...] &= later >= earlier
-    _along(keep, axis, 0, -1)[...] &= earlier >= later
-    _along(keep, axis, 0, 1)[...] &= _along(ratio, axis, 0, 1) >= 0
-    _along(keep, axis, -1, None)[...] &= _along(ratio, axis, -1, None) >= 0
-    return keep
-
-
-def _direction_ratios(depth: np.ndarray, valid: np.ndarray):
-    """(axis, far/near ratio map, pair-valid map) of each direction (left, right, top, bottom)."""
-    safe = np.where(valid, depth, 1.0).astype(np.float64)
-    for axis in (1, 0):
-        first, second = _along(safe, axis, 0, -1), _along(safe, axis, 1, None)
-        pair_valid = _along(valid, axis, 0, -1) & _along(valid, axis, 1, None)
-        yield axis, first / second, pair_valid   # the first pixel is farther
-        yield axis, second / first, pair_valid   # the second pixel is farther
-
-
 def edge_strengths(depth: np.ndarray, valid: np.ndarray) -> list[np.ndarray]:
     """DepthPro's foreground/background relations between 4-neighbours, as ratios.
 
-    For each direction (left, top, right, bottom) the value at a neighbour pair is the
+    For each direction (left, right, top, bottom farther) the value at a neighbour pair is the
     depth ratio far/near; the pair is an occluding contour at threshold t when the ratio
     exceeds t. Pairs with an invalid pixel get 0 (never an edge). Non-maximum suppression
     along the direction keeps one edge per ramp, as DepthPro's thinned variant does.
     Computing the ratios once lets every threshold reuse them.
     """
-    return [np.where(pair_valid & _suppress_non_maxima(ratio, axis), ratio, 0.0)
-            for axis, ratio, pair_valid in _direction_ratios(depth, valid)]
-
-
-def _strong_edges(depth: np.ndarray, valid: np.ndarray, floor: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The edges of :func:`edge_strengths` stronger than ``floor``, per direction, as (flat index
-    into that direction's map, strength). Only these exceed a threshold >= ``floor``, so the
-    non-maximum suppression is checked at them alone (with 0 outside the map, as there)."""
-    edges = []
-    for axis, ratio, pair_valid in _direction_ratios(depth, valid):
-        flat = ratio.ravel()
-        index = np.flatnonzero(ratio > floor)
-        index = index[pair_valid.ravel()[index]]
-        strength = flat[index]
-        step = 1 if axis == 1 else ratio.shape[1]
-        position = index % ratio.shape[1] if axis == 1 else index // ratio.shape[1]
-        before = np.where(position > 0, flat[np.maximum(index - step, 0)], 0.0)
-        after = np.where(position < ratio.shape[axis] - 1, flat[np.minimum(index + step, flat.size - 1)], 0.0)
-        keep = (strength >= before) & (strength >= after)
-        edges.append((index[keep], strength[keep]))
-    return edges
+    depth = np.asarray(depth)
+    if depth.dtype not in (np.float32, np.float64):
+        depth = depth.astype(np.float64)
+    return list(kernels.edge_strength_maps(np.ascontiguousarray(depth), np.ascontiguousarray(valid, dtype=bool)))
 
 
 def _f1_from_counts(n_preds: list[int], n_gts: list[int], hits: list[int]) -> float:
@@ -329,22 +264,29 @@ def _counts_above(strength: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return len(candidates) - np.searchsorted(candidates, thresholds, side="right")
 
 
+def _counts_from_histogram(histogram: np.ndarray) -> np.ndarray:
+    """Per direction, how many values exceed each threshold, from bins of how many thresholds each exceeds."""
+    return np.cumsum(histogram[:, ::-1], axis=1)[:, ::-1][:, 1:]
+
+
 class BoundaryReference:
     """The GT side of boundary F1, prepared once and reused for every prediction scored against it:
     GT edge strengths and their counts above each threshold. A pair is a hit at threshold t when
     both strengths exceed t, i.e. when their minimum does, so hits are counted like edges."""
 
     def __init__(self, gt: np.ndarray, gt_valid: np.ndarray | None, thresholds: np.ndarray):
-        self.gt_valid = (gt > 0) if gt_valid is None else gt_valid
+        self.gt_valid = np.ascontiguousarray((gt > 0) if gt_valid is None else gt_valid, dtype=bool)
         self.thresholds = np.asarray(thresholds, dtype=np.float64)
         self.gt_strength = edge_strengths(gt, self.gt_valid)
         self.gt_counts = [_counts_above(s, self.thresholds) for s in self.gt_strength]
 
     def f1_per_threshold(self, pred: np.ndarray) -> np.ndarray:
-        pred_edges = _strong_edges(pred, (pred > 0) & self.gt_valid, float(self.thresholds.min()))
-        pred_counts = [_counts_above(strength, self.thresholds) for _, strength in pred_edges]
-        hit_counts = [_counts_above(np.minimum(strength, gt_strength.ravel()[index]), self.thresholds)
-                      for (index, strength), gt_strength in zip(pred_edges, self.gt_strength)]
+        pred = np.asarray(pred)
+        if pred.dtype not in (np.float32, np.float64):
+            pred = pred.astype(np.float64)
+        pred_hist, hit_hist = kernels.boundary_histograms(np.ascontiguousarray(pred), self.gt_valid,
+                                                          *self.gt_strength, self.thresholds)
+        pred_counts, hit_counts = _counts_from_histogram(pred_hist), _counts_from_histogram(hit_hist)
         return np.array([_f1_from_counts([int(c[i]) for c in pred_counts], [int(c[i]) for c in self.gt_counts],
                                          [int(c[i]) for c in hit_counts]) for i in range(len(self.thresholds))])
 
@@ -402,17 +344,30 @@ class StereoReference:
     def __init__(self, gt_disparity: np.ndarray, *, where: str = ""):
         self.gt, self.gt_valid = check_reference(gt_disparity, where=where)
         self.n_valid = int(self.gt_valid.sum())
+        self._gt_flat, self._valid_flat = self.gt.ravel(), self.gt_valid.ravel()
 
     def metrics(self, pred_disparity: np.ndarray, *, where: str = "") -> dict[str, float]:
         pred = check_pred(pred_disparity, self.gt.shape, where=where)
-        both = self.gt_valid & (pred > 0)
-        n_both = int(both.sum())
+        return self._from_sums(np.ascontiguousarray(pred).ravel(), np.float32(1.0), False, where)
+
+    def metrics_of_depth(self, depth: np.ndarray, fx: float, baseline_m: float, *, where: str = ""
+                         ) -> dict[str, float]:
+        """The metrics of ``depth`` turned into disparity fx·B/Z (``core.stereo.depth_to_disparity``)."""
+        depth = np.asarray(depth)
+        if depth.dtype not in (np.float32, np.float64):
+            depth = depth.astype(np.float64)
+        check_pred(depth, self.gt.shape, where=where, finite=False)
+        return self._from_sums(np.ascontiguousarray(depth).ravel(), depth.dtype.type(fx * baseline_m), True, where)
+
+    def _from_sums(self, values: np.ndarray, focal_baseline, convert: bool, where: str) -> dict[str, float]:
+        total, n_both, n_bp1, n_bad2, non_finite = kernels.disparity_error_sums(
+            values, focal_baseline, convert, self._gt_flat, self._valid_flat)
+        if non_finite:
+            raise _non_finite_error(non_finite, "pred", where)
         density = float(n_both) / float(self.n_valid)
         if not n_both:
             return {"epe": math.nan, "bp1": math.nan, "bad2": math.nan, "density": density}
-        error = np.abs(pred[both].astype(np.float64) - self.gt[both])
-        return {"epe": float(error.mean()), "bp1": _fraction(error > 1.0), "bad2": _fraction(error > 2.0),
-                "density": density}
+        return {"epe": total / n_both, "bp1": n_bp1 / n_both, "bad2": n_bad2 / n_both, "density": density}
 
 
 def field_of_view_deg(focal_px: float, size_px: int) -> float:

@@ -357,5 +357,3 @@ PROTOCOLS: dict[str, Callable[[Sample, str | None, np.random.Generator], Protoco
     "depthlm": depthlm,
 }
 
-DEFAULT_PROTOCOLS = ("raw", "block-mask:easy", "block-mask:medium", "block-mask:hard", "block-mask:extreme",
-                     "points:100", "downsample:8", "downsample:16", "lidar:32", "sfm", "fde", "depthlm")

@@ -8,29 +8,34 @@ uninterrupted run's.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
 from depthcur.core.progress import get_logger, progress_task
-from depthcur.core.stereo import depth_to_disparity
-from depthcur.core.validate import check_fields
 from depthcur.schemas import Sample, flatten_key, write_json_atomic
 
-from .align import ALIGNMENTS
 from .baselines import Predictor, load_model
 from .benchmarks import BENCHMARKS
+from .config import EvalConfig
 from .data import count_samples, iter_samples
-from .metrics import (DEPTH_METRICS, AlignedPrediction, BoundaryReference, DepthReference, EvalInputError,
-                      StereoReference, boundary_thresholds, check_pred, check_reference, compute)
-from .protocols import (BLOCK_MASK_LEVELS, KINECT, DEFAULT_PROTOCOLS, ProtocolCase, make_case, parse_spec,
-                        protocol_rng)
+from .metrics import (
+    DEPTH_METRICS,
+    BoundaryReference,
+    DepthReference,
+    DepthScores,
+    EvalInputError,
+    StereoReference,
+    boundary_thresholds,
+    check_reference,
+    compute,
+)
+from .protocols import BLOCK_MASK_LEVELS, KINECT, ProtocolCase, make_case, protocol_rng
 
 log = get_logger(__name__)
 FDE_REGIONS = ("foreground", "boundary", "global")
@@ -42,62 +47,6 @@ DENSE_EVAL_FRACTION = 0.5
 MISSED_METRICS = ("absrel", "rmse", "delta1", "coverage")
 SUMMARY_METRICS = DEPTH_METRICS + ("coverage", "boundary_f1", "epe", "bp1", "bad2", "density", "mask_ratio") + \
     tuple(f"missed_{name}" for name in MISSED_METRICS)
-
-
-@dataclass
-class EvalConfig:
-    #: checkpoint path, cdm:PATH (a released Camera Depth Model) or raw-depth|fill-nearest|inpaint; repeat for a
-    #: comparison table (raw-depth is always added)
-    models: list[str]
-    #: shard folder/file or raw sample folder; repeatable
-    data: list[str]
-    #: output folder (metrics.json, report.html, img/, records/)
-    out: Path
-    #: raw, raw:MATERIAL (transparent, specular ...), mono, block-mask:{easy,medium,hard,extreme}, points:N,
-    #: downsample:{8,16}, lidar:L, downsample-priorda:F, lidar-priorda:L (Prior Depth Anything's samplers),
-    #: sfm[:N], fde, depthlm; repeat the flag or separate with commas
-    protocols: list[str] = field(default_factory=lambda: list(DEFAULT_PROTOCOLS))
-    #: a paper's table (docs/benchmarks.md): fixes the protocols, alignment, datasets and splits, and writes
-    #: benchmark-NAME.{json,md,html} beside the report
-    benchmark: str | None = field(default=None, metadata={"choices": tuple(BENCHMARKS)})
-    #: evaluate the first N samples
-    max_samples: int | None = field(default=None, metadata={"min": 1})
-    #: seed of every protocol's randomness
-    seed: int = field(default=0, metadata={"min": 0})
-    #: none|scale|scale_l1|affine|disparity_affine
-    align: str = field(default="none", metadata={"choices": tuple(ALIGNMENTS)})
-    #: samples pictured per protocol in the report
-    gallery_samples: int = field(default=2, metadata={"min": 0})
-    #: worst samples pictured per protocol and model
-    worst_cases: int = field(default=1, metadata={"min": 0})
-    #: > 0: that many Ray tasks, each evaluating one part of the data (0 = in this process)
-    workers: int = field(default=0, metadata={"min": 0})
-    #: join a Ray cluster (HOST:PORT or 'auto'); local by default
-    ray_address: str | None = None
-
-    def __post_init__(self):
-        self.out = Path(self.out)
-        self.protocols = [spec.strip() for entry in self.protocols for spec in entry.split(",") if spec.strip()]
-        check_fields(self)
-        if self.benchmark is not None:   # the preset's protocols and alignment replace the flags'
-            self.protocols = BENCHMARKS[self.benchmark].protocols
-            self.align = BENCHMARKS[self.benchmark].align
-        if not self.models:
-            raise ValueError("give at least one --model")
-        if not self.data:
-            raise ValueError("give at least one --data path")
-        for spec in self.protocols:
-            parse_spec(spec)
-        if self.workers > 1 and self.max_samples is not None:
-            raise ValueError("--max-samples needs the in-process runner (--workers 0 or 1): with several "
-                             "workers the first N samples of the data order are not known to any one worker")
-        if "raw-depth" not in self.models:   # the camera's own depth is always a baseline row
-            self.models = ["raw-depth", *self.models]
-
-    def fingerprint(self) -> str:
-        settings = {"models": self.models, "protocols": self.protocols, "seed": self.seed, "align": self.align,
-                    "benchmark": self.benchmark}
-        return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:16]
 
 
 # ---------------------------------------------------------------- one case
@@ -118,10 +67,13 @@ class CaseReference:
     def __init__(self, case: ProtocolCase, where: str):
         self.depth = DepthReference(*check_reference(case.gt, case.eval_mask, where=where))
         self.gt_valid = self.depth.gt_valid
-        self.missed = self.gt_valid & ~(np.asarray(case.depth_in) > 0)
-        self.n_missed = int(self.missed.sum())
+        missed = self.gt_valid & ~(np.asarray(case.depth_in) > 0)
+        self.n_missed = int(missed.sum())
+        # scored on the aligned prediction, like the main metrics
+        self.missed_region = self.depth.add_region(missed, aligned=True) if self.n_missed else None
         dense = case.eval_mask.mean() >= DENSE_EVAL_FRACTION * (case.gt > 0).mean()
         self.boundary = BoundaryReference(case.gt, case.eval_mask, boundary_thresholds()) if dense else None
+        #: per FDE target: region -> its label in ``depth`` (scored unaligned), or None to score it on its own
         self.regions = [{region: self._region(case.gt, target[region])
                          for region in FDE_REGIONS if target[region].any()} for target in case.targets or []]
         self._stereo: tuple[np.ndarray, StereoReference] | None = None   # (the sample's GT disparity, its side)
@@ -132,12 +84,12 @@ class CaseReference:
             self._stereo = (gt_disparity, StereoReference(gt_disparity, where=where))
         return self._stereo[1]
 
-    def _region(self, gt: np.ndarray, region: np.ndarray) -> np.ndarray | None:
-        """The region's valid-GT pixels when they lie within the case's (so the case's metric terms
-        cover them); None sends the region through :func:`compute` on its own."""
+    def _region(self, gt: np.ndarray, region: np.ndarray) -> int | None:
+        """The label of the region's valid-GT pixels when they lie within the case's (so one pass over the
+        case scores them); None sends the region through :func:`compute` on its own."""
         region_valid = np.isfinite(gt) & (gt > 0) & region.astype(bool)
         inside = region_valid.any() and not (region_valid & ~self.gt_valid).any()
-        return region_valid if inside else None
+        return self.depth.add_region(region_valid, aligned=False) if inside else None
 
 
 def case_reference(case: ProtocolCase, where: str) -> CaseReference:
@@ -146,39 +98,23 @@ def case_reference(case: ProtocolCase, where: str) -> CaseReference:
     return case.reference
 
 
-def fitted(pred: np.ndarray, case: ProtocolCase, align: str, where: str) -> AlignedPrediction:
-    reference = case_reference(case, where)
-    return AlignedPrediction(check_pred(pred, reference.gt_valid.shape, where=where), reference.depth, align)
-
-
-def fde_scores(pred: np.ndarray, case: ProtocolCase, where: str, metric_fit: AlignedPrediction | None = None
+def fde_scores(pred: np.ndarray, case: ProtocolCase, where: str, depth: DepthScores | None = None
                ) -> list[dict[str, Any]]:
     """Per target: metrics over its foreground, boundary band and the global region (no alignment).
-    ``metric_fit``: the unaligned fit of ``pred`` on the case, when the caller has one."""
+    ``depth``: the prediction's sums over the case's regions, when the caller has them."""
     reference = case_reference(case, where)
-    fit = metric_fit or fitted(pred, case, "none", where)
+    depth = depth or reference.depth.score(pred, "none", where=where)
     scores = []
     for target, regions in zip(case.targets or [], reference.regions):
         entry: dict[str, Any] = {"id": target["id"]}
-        for region, region_valid in regions.items():
-            if region_valid is None:
+        for region, label in regions.items():
+            if label is None:
                 metrics = compute(pred, case.gt, target[region], where=f"{where} target {target['id']} {region}")
             else:
-                metrics = region_metrics(fit, region_valid)
+                metrics = {**depth.errors(label, FDE_DEPTH_METRICS), "coverage": depth.coverage(label)}
             entry[region] = {name: metrics[name] for name in FDE_METRICS}
         scores.append(entry)
     return scores
-
-
-def region_metrics(fit: AlignedPrediction, region_valid: np.ndarray) -> dict[str, float]:
-    """The FDE metrics :func:`compute` gives on a region whose valid-GT pixels lie within the fit's,
-    from the fit's terms."""
-    evaluated = region_valid & fit.evaluated
-    n_evaluated = int(evaluated.sum())
-    result: dict[str, float] = {"coverage": float(n_evaluated) / int(region_valid.sum())}
-    errors = fit.depth_terms.errors(None if n_evaluated == fit.n_evaluated else evaluated, FDE_DEPTH_METRICS) \
-        if n_evaluated else {name: math.nan for name in FDE_DEPTH_METRICS}
-    return {**errors, **result}
 
 
 def stereo_grid_matches(pred: np.ndarray, sample: Sample, case: ProtocolCase) -> bool:
@@ -192,43 +128,40 @@ def stereo_scores(pred: np.ndarray, sample: Sample, case: ProtocolCase, where: s
     """Stereo metrics when the sample has GT disparity on the same grid as the prediction."""
     if not stereo_grid_matches(pred, sample, case):
         return {}
-    disparity = depth_to_disparity(pred, sample.K_ir.fx, sample.baseline_m)
-    return case_reference(case, where).stereo(sample.disparity_gt, where).metrics(disparity, where=where)
+    stereo = case_reference(case, where).stereo(sample.disparity_gt, where)
+    return stereo.metrics_of_depth(pred, sample.K_ir.fx, sample.baseline_m, where=where)
 
 
 def missed_input_scores(pred: np.ndarray, case: ProtocolCase, align: str, where: str,
-                        fit: AlignedPrediction | None = None) -> dict[str, float]:
+                        depth: DepthScores | None = None) -> dict[str, float]:
     """``missed_*`` metrics on the evaluated pixels where the input depth is missing.
 
     This is where completion is judged: a model that copies its input is only scored on
     coverage there. The alignment is fitted on all evaluated pixels, as for the main metrics
-    (``fit``: that fit, when the caller has one).
+    (``depth``: the prediction's sums over the case's regions at ``align``, when the caller has them).
     """
     reference = case_reference(case, where)
-    fit = fit or fitted(pred, case, align, where)
-    if not reference.n_missed:
+    depth = depth or reference.depth.score(pred, align, where=where)
+    if reference.missed_region is None:
         return {}
-    # aligned > 0 only where pred > 0, so the hits lie within the fit's evaluated pixels
-    hit = reference.missed & (fit.aligned > 0)
-    n_hit = int(hit.sum())
-    result = {"missed_coverage": float(n_hit) / float(reference.n_missed)}
     names = tuple(name for name in MISSED_METRICS if name != "coverage")
-    errors = fit.depth_terms.errors(hit, names) if n_hit else {name: math.nan for name in names}
-    result.update({f"missed_{name}": errors[name] for name in names})
+    result = {"missed_coverage": depth.coverage(reference.missed_region)}
+    result.update({f"missed_{name}": value for name, value in depth.errors(reference.missed_region, names).items()})
     return result
 
 
 def score(pred: np.ndarray, case: ProtocolCase, sample: Sample, align: str, where: str) -> dict[str, Any]:
-    """Every metric of one prediction on one case; the GT side is prepared once per case."""
+    """Every metric of one prediction on one case; the GT side is prepared once per case, and one pass
+    over the pixels gives the depth metrics of every region."""
     reference = case_reference(case, where)
-    fit = fitted(pred, case, align, where)
-    result: dict[str, Any] = fit.metrics()
-    result.update(missed_input_scores(pred, case, align, where, fit))
+    depth = reference.depth.score(pred, align, where=where)
+    result: dict[str, Any] = depth.metrics()
+    result.update(missed_input_scores(pred, case, align, where, depth))
     if reference.boundary is not None:
         result["boundary_f1"] = reference.boundary.scale_invariant_f1(np.asarray(pred))
     result.update(stereo_scores(pred, sample, case, where))
     if case.targets is not None:
-        result["fde"] = fde_scores(pred, case, where, fit if align == "none" else None)
+        result["fde"] = fde_scores(pred, case, where, depth)
     return result
 
 

@@ -1,8 +1,9 @@
-"""evaluate: the shared-GT, sort-counting metric paths give exactly what the straightforward definitions give.
+"""evaluate: the compiled one-pass metric kernels give what the straightforward numpy definitions give.
 
 The reference functions below are the plain implementations the fast paths replaced (one
-full-map pass per threshold, one ``compute`` per region, no shared fits); every result must be
-*equal*, not approximately equal: the fast paths reorder work, never arithmetic.
+full-map pass per term and threshold, one ``compute`` per region, no shared fits). Every count,
+fraction, coverage, F1 and alignment coefficient must be *equal*; a mean of float terms may differ
+only by summation order and numpy's own vectorised log10 (relative ``SUM_ORDER_TOLERANCE``).
 """
 
 import math
@@ -12,14 +13,42 @@ import pytest
 
 from depthcur.core.stereo import depth_to_disparity
 from depthcur.evaluate import metrics
-from depthcur.evaluate.align import apply_alignment
+from depthcur.evaluate.align import MIN_DEPTH, fit_alignment
 from depthcur.evaluate.baselines import FillNearest, Inpaint
 from depthcur.evaluate.protocols import ProtocolCase, fde_regions, make_case, protocol_rng
-from depthcur.evaluate.runner import (DENSE_EVAL_FRACTION, FDE_METRICS, FDE_REGIONS, MISSED_METRICS, score,
-                                     stereo_grid_matches)
+from depthcur.evaluate.runner import (
+    DENSE_EVAL_FRACTION,
+    FDE_METRICS,
+    FDE_REGIONS,
+    MISSED_METRICS,
+    score,
+    stereo_grid_matches,
+)
 from depthcur.synthetic import make_sample
 
+#: a mean of float terms: the kernels add 128-pixel blocks, np.mean pairs recursively (and uses SVML's log10)
+SUM_ORDER_TOLERANCE = 1e-12
+#: the metrics that are such means; everything else is compared exactly
+MEANS_OF_FLOAT_TERMS = {"absrel", "rmse", "mae", "log10", "irmse", "epe"}
+
 # ---------------------------------------------------------------- reference implementations
+
+
+def apply_alignment(pred, gt, fit, align):
+    """The aligned map as numpy computes it (float32 arithmetic with the Python coefficients)."""
+    alignment = fit_alignment(pred, gt, fit, align)
+    if align == "none":
+        return pred, {}
+    s, t, has_pred = alignment.scale, alignment.shift, pred > 0
+    out = np.zeros_like(pred, dtype=np.float32)
+    if align in ("scale", "scale_l1"):
+        out[has_pred] = s * pred[has_pred]
+    elif align == "affine":
+        out[has_pred] = np.maximum(s * pred[has_pred] + t, MIN_DEPTH)
+    else:
+        disparity = np.maximum(s / pred[has_pred].astype(np.float64) + t, alignment.floor)
+        out[has_pred] = 1.0 / disparity
+    return out, alignment.coefficients
 
 
 def ref_check_maps(pred, gt, valid=None):
@@ -164,7 +193,8 @@ def ref_score(pred, case, sample, align):
 
 
 def assert_identical(fast, ref, path="result"):
-    """Equal structure, keys and values; NaN equals NaN, nothing else is approximate."""
+    """Equal structure, keys and values; NaN equals NaN; only means of float terms may differ, by summation
+    order."""
     assert type(fast) is type(ref) or (isinstance(fast, float) and isinstance(ref, float)), \
         f"{path}: {type(fast)} vs {type(ref)}"
     if isinstance(ref, dict):
@@ -177,6 +207,8 @@ def assert_identical(fast, ref, path="result"):
             assert_identical(a, b, f"{path}[{i}]")
     elif isinstance(ref, float) and math.isnan(ref):
         assert math.isnan(fast), f"{path}: {fast} vs NaN"
+    elif path.rsplit(".", 1)[-1].removeprefix("missed_") in MEANS_OF_FLOAT_TERMS:
+        assert fast == pytest.approx(ref, rel=SUM_ORDER_TOLERANCE, abs=0), f"{path}: {fast!r} vs {ref!r}"
     else:
         assert fast == ref, f"{path}: {fast!r} vs {ref!r}"
 
@@ -251,8 +283,53 @@ def test_depth_errors_and_compute_equal_reference():
     ref = ref_check_maps(disparity, np.nan_to_num(40.0 / np.maximum(gt, 0.1)))
     expected_error = np.abs(ref[0][ref[2] & (ref[0] > 0)].astype(np.float64) - ref[1][ref[2] & (ref[0] > 0)])
     stereo = metrics.stereo_metrics(disparity, np.nan_to_num(40.0 / np.maximum(gt, 0.1)))
-    assert stereo["epe"] == float(expected_error.mean())
+    assert stereo["epe"] == pytest.approx(float(expected_error.mean()), rel=SUM_ORDER_TOLERANCE, abs=0)
     assert stereo["bp1"] == float(np.mean(expected_error > 1.0))
     assert stereo["bad2"] == float(np.mean(expected_error > 2.0))
     ok = (gt > 0) & (pred > 0)
     assert_identical(metrics.depth_errors(pred[ok], gt[ok]), ref_depth_errors(pred[ok], gt[ok]))
+
+
+@pytest.mark.parametrize("align", ["none", "affine"])
+def test_score_equals_reference_at_full_size(align):
+    """At 480×640 the kernels sum many blocks; the means still agree with numpy's to SUM_ORDER_TOLERANCE."""
+    sample = make_sample("fast/full", height=480, width=640, seed=5)
+    case = make_case(sample, "fde", protocol_rng(0, sample.key, "fde"))
+    pred = predictions(case, np.random.default_rng(2))["noisy"]
+    assert_identical(score(pred, case, sample, align, "full"), ref_score(pred, case, sample, align))
+
+
+def test_a_prediction_equal_to_the_gt_has_exactly_zero_error():
+    """Prediction and GT take their log10 from the same function, so no last-bit residue is left."""
+    sample = make_sample("fast/exact", height=60, width=80, seed=6)
+    case = make_case(sample, "fde", protocol_rng(0, sample.key, "fde"))
+    result = score(case.gt.copy(), case, sample, "none", "exact")
+    assert [result[name] for name in ("absrel", "rmse", "mae", "log10", "irmse")] == [0.0] * 5
+    assert result["delta1"] == result["coverage"] == 1.0
+    assert result["boundary_f1"] == 1.0
+    assert all(target[region]["absrel"] == 0.0 for target in result["fde"] for region in FDE_REGIONS
+               if region in target)
+
+
+def test_a_non_finite_prediction_is_refused_naming_the_count():
+    sample = make_sample("fast/nan", height=40, width=50, seed=7)
+    case = make_case(sample, "raw", protocol_rng(0, sample.key, "raw"))
+    pred = case.gt.copy()
+    pred[3, 4], pred[5, 6] = np.nan, np.inf
+    for align in ("none", "affine"):
+        with pytest.raises(metrics.EvalInputError, match=r"pred: 2 NaN/inf value"):
+            score(pred, case, sample, align, "bad")
+
+
+def test_boundary_f1_keeps_tied_ratios_on_geometric_ramps():
+    """Depths 8, 4, 2, 1 make equal neighbouring ratios: non-maximum suppression keeps ties (>=) on both axes."""
+    ramp = np.array([8.0, 4.0, 2.0, 1.0, 1.0, 2.0, 4.0, 4.0])
+    gt = np.tile(ramp, (5, 1))
+    pred = gt.copy()
+    pred[2, 5] = 3.0         # one pair breaks the tie
+    for depth_pred, depth_gt in ((pred, gt), (pred.T.copy(), gt.T.copy())):
+        for t in (1.05, 1.5, 1.9, 2.5):
+            assert_identical(metrics.boundary_f1(depth_pred, depth_gt, t), ref_boundary_f1(depth_pred, depth_gt, t))
+        assert metrics.boundary_f1(depth_gt, depth_gt, 1.5) == 1.0
+        assert_identical(metrics.scale_invariant_boundary_f1(depth_pred, depth_gt),
+                         ref_scale_invariant_boundary_f1(depth_pred, depth_gt))
