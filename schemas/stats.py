@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from depthcur.core.order_stats import SAME_ORDER_INTEGER, ranked_values
+
 from .record import Sample
-
-
-#: float dtype -> the signed integer of its width: positive finite floats order like their bit patterns
-_SAME_ORDER_INTEGER = {np.dtype(np.float32): np.int32, np.dtype(np.float64): np.int64}
 
 
 def _valid_mask(depth: np.ndarray) -> np.ndarray:
@@ -26,19 +24,18 @@ def valid_ratio(depth: np.ndarray) -> float:
 
 
 def median_of_valid(valid: np.ndarray) -> float:
-    """``np.median`` of positive finite values (1-D, not empty; reordered in place), to the bit.
+    """``np.median`` of positive finite values (1-D, not empty; may be reordered in place), to the bit.
 
-    Quicker than ``np.median``: a float32/float64 array is selected as integers of the same width
-    (same order for positive finite values), and without the extra partition ``np.median`` makes
-    to look for NaNs, which ``valid`` cannot hold.
+    Quicker than ``np.median``: the middle values come from :func:`depthcur.core.order_stats.ranked_values`
+    (an integer partition of a small band of the values), without the extra partition ``np.median``
+    makes to look for NaNs, which ``valid`` cannot hold.
     """
-    integer = _SAME_ORDER_INTEGER.get(valid.dtype)
-    if integer is None:
+    if valid.dtype not in SAME_ORDER_INTEGER:
         return float(np.median(valid))
     half = valid.size // 2
     middle = [half] if valid.size % 2 else [half - 1, half]
-    valid.view(integer).partition(middle)
-    return float(np.mean(valid[middle], axis=0))   # np.median's own mean of the middle one or two
+    ranked = ranked_values(valid, None, valid.size, middle)
+    return float(np.mean(np.array([ranked[rank] for rank in middle], valid.dtype)))   # np.median's own mean
 
 
 def depth_summary(depth: np.ndarray, prefix: str) -> dict[str, float]:

@@ -41,7 +41,11 @@ def sgbm_backend(left: np.ndarray, right: np.ndarray, **params: Any) -> np.ndarr
     The pair is padded on the left so the first columns get a full search range; matches that
     land in the padding fail the LR check.
     """
-    preset = PseudoLabelSgbm(**params)
+    return sgbm_with_preset(left, right, PseudoLabelSgbm(**params))
+
+
+def sgbm_with_preset(left: np.ndarray, right: np.ndarray, preset: PseudoLabelSgbm) -> np.ndarray:
+    """:func:`sgbm_backend` with its parameters already checked (a pseudo-label checks them once for its two matches)."""
     return sgbm_disparity(left, right, preset, preset.search_range, pad_left=True)
 
 
@@ -54,13 +58,31 @@ MATCHERS: dict[str, Callable[..., np.ndarray]] = {
 
 def raw_disparity(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", **params: Any) -> np.ndarray:
     """Left-view disparity from the named backend, without any consistency check."""
+    return prepared_matcher(matcher, **params)(left, right)
+
+
+def prepared_matcher(matcher: str = "sgbm", **params: Any) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """``raw_disparity`` as a function of the pair, its parameters checked once (an LR check matches twice)."""
     if matcher not in MATCHERS:
         raise ValueError(f"unknown matcher {matcher!r}; choose one of {', '.join(MATCHERS)}")
-    if matcher == "sgbm":
-        left, right = to_gray_uint8(left, name="left"), to_gray_uint8(right, name="right")
+    backend = MATCHERS[matcher]
+    if backend is sgbm_backend:
+        preset = PseudoLabelSgbm(**params)
+
+        def match(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+            left, right = to_gray_uint8(left, name="left"), to_gray_uint8(right, name="right")
+            check_same_size(left, right)
+            return sgbm_with_preset(left, right, preset)
+    else:
+        def match(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+            check_same_size(left, right)
+            return backend(left, right, **params)
+    return match
+
+
+def check_same_size(left: np.ndarray, right: np.ndarray) -> None:
     if left.shape[:2] != right.shape[:2]:
         raise ValueError(f"left {left.shape} and right {right.shape} images differ in size")
-    return MATCHERS[matcher](left, right, **params)
 
 
 @dataclass
@@ -83,9 +105,7 @@ class StereoMatch:
 def match_with_lr_check(left: np.ndarray, right: np.ndarray, matcher: str = "sgbm", *,
                         lr_threshold_px: float = 1.0, **params: Any) -> StereoMatch:
     """Match a rectified pair and LR-check it by swap-and-flip (threshold in pixels)."""
-    def match(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return raw_disparity(a, b, matcher, **params)
-
+    match = prepared_matcher(matcher, **params)
     disp_left = match(left, right)
     disp_right = right_disparity_by_swap_flip(left, right, match)
     matched, consistent = left_right_masks(disp_left, disp_right, lr_threshold_px)

@@ -15,6 +15,8 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from .order_stats import ranked_values
+
 RANGE_PERCENTILES = (1.0, 99.0)
 #: the depth range (m) of a picture that has no valid pixel to take percentiles of
 FALLBACK_RANGE_M = (0.5, 5.0)
@@ -73,16 +75,9 @@ def _linear_percentiles(values: np.ndarray, valid: np.ndarray, count: int, perce
     positions = [p / 100.0 * last for p in percents]
     below = [int(np.floor(position)) for position in positions]
     above = [min(i + 1, last) for i in below]
-    ranked = _order_statistics(values, valid, count, sorted(set(below + above)))
+    ranked = ranked_values(values, valid, count, below + above)   # the valid values are positive and finite
     return [ranked[i] + (ranked[j] - ranked[i]) * (position - i)
             for position, i, j in zip(positions, below, above)]
-
-
-def _order_statistics(values: np.ndarray, valid: np.ndarray, count: int, ranks: list[int]) -> dict[int, float]:
-    """The value of each 0-based rank among the valid values: one partition of a copy of them."""
-    kept = values[valid]
-    kept.partition(ranks)
-    return {rank: float(kept[rank]) for rank in ranks}
 
 
 def colormap(values: np.ndarray, lo: float | None = None, hi: float | None = None) -> np.ndarray:

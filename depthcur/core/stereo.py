@@ -8,6 +8,7 @@ matching score, and fx·B/x between disparity and depth. Each stage keeps its ow
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -153,6 +154,8 @@ def left_right_masks(disp_left: np.ndarray, disp_right: np.ndarray, tolerance_px
     :func:`left_right_consistent`'s check."""
     width = disp_left.shape[1]
     matched = np.isfinite(disp_left) & (disp_left > 0)
+    if not round_disparity and _remaps_exactly(disp_left, disp_right):
+        return matched, _consistent_by_remap(disp_left, disp_right, tolerance_px, matched)
     # unmatched -> 0 (NaN too), and past the image width -> the width: such partners fall outside either way
     left = np.fmax(disp_left, 0, dtype=np.float32)
     np.fmin(left, np.float32(width), out=left)
@@ -170,6 +173,40 @@ def left_right_masks(disp_left: np.ndarray, disp_right: np.ndarray, tolerance_px
 
 #: cv2.remap reads source pixels by 16-bit coordinates
 _REMAP_MAX_SIDE = 2 ** 15 - 1
+
+
+def _remaps_exactly(disp_left: np.ndarray, disp_right: np.ndarray) -> bool:
+    """Whether cv2.remap can read the partners of a float32 pair: its 16-bit coordinates reach every column."""
+    return (disp_left.dtype == np.float32 and disp_right.dtype == np.float32
+            and max(disp_right.shape) <= _REMAP_MAX_SIDE)
+
+
+@functools.lru_cache(maxsize=8)
+def _row_coordinates(height: int, width: int) -> np.ndarray:
+    """Each pixel's row as float32 (cv2.remap's y map), made once per size; read-only because it is shared."""
+    rows = np.empty((height, width), np.float32)
+    rows[:] = np.arange(height, dtype=np.float32)[:, None]
+    rows.flags.writeable = False
+    return rows
+
+
+def _consistent_by_remap(disp_left: np.ndarray, disp_right: np.ndarray, tolerance_px: float,
+                         matched: np.ndarray) -> np.ndarray:
+    """:func:`left_right_masks`' consistent mask of a float32 pair, without clamping or rounding passes.
+
+    cv2.remap rounds the partner column x - d half to even itself (as np.rint does) and reads
+    NaN outside the image; coordinates past its 16-bit range saturate outside too. So the left map
+    needs no clamping: where it is unmatched (NaN, inf, <= 0) ``matched`` masks whatever was read.
+    """
+    import cv2
+
+    height, width = disp_left.shape
+    partner = np.subtract(np.arange(width, dtype=np.float32)[None, :], disp_left)
+    partner_values = cv2.remap(disp_right, partner, _row_coordinates(height, width), cv2.INTER_NEAREST,
+                               borderMode=cv2.BORDER_CONSTANT, borderValue=float("nan"))
+    consistent = cv2.absdiff(disp_left, partner_values) <= tolerance_px   # |NaN| <= t is False
+    consistent &= matched
+    return consistent
 
 
 def row_partner_values(values: np.ndarray, partner: np.ndarray) -> np.ndarray:
