@@ -7,7 +7,8 @@
    of them (no PNG encoding) — at 640×480 and 1280×720.
 2. preview latency (read + RGB/depth/IR thumbnails + JPEG + base64), in-process and over HTTP,
    against a bare JPEG encode of the full-size RGB frame (in-process also as a ratio of CPU times),
-   and the CPU time of its parts against the same bare encode: where a preview's time goes.
+   and the CPU time of its parts against the same bare encode: where a preview's time goes; at the
+   default ``--preview-width`` and at a smaller one.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from depthcur.capture.app import CaptureApp, make_server
-from depthcur.capture.app.server import IR_THUMB_WIDTH, PREVIEW_WIDTH
+from depthcur.capture.job import PREVIEW_WIDTH
 from depthcur.capture.preview import ir_to_grey, jpeg_data_url, thumbnail
 from depthcur.capture.recorder import DiskGuard, Recorder, SessionSettings
 from depthcur.capture.rig import Rig, RigConfig
@@ -96,58 +97,62 @@ def interleaved_ms(calls: dict, repeats: int) -> dict[str, tuple[float, float]]:
             for name, values in times.items()}
 
 
-def preview_parts(frame) -> dict:
+def preview_parts(frame, width: int = PREVIEW_WIDTH) -> dict:
     """The steps of ``CaptureApp.preview`` on one frame, each on its own (inputs made once, up front)."""
-    rgb = thumbnail(frame.rgb, PREVIEW_WIDTH)
-    depth = thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True)
-    depth_picture, ir = depth_colormap(depth), ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))
-    return {"thumbnails": lambda: (thumbnail(frame.rgb, PREVIEW_WIDTH),
-                                   thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True),
-                                   ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))),
+    rgb = thumbnail(frame.rgb, width)
+    depth = thumbnail(frame.depth_raw, width, nearest=True)
+    depth_picture, ir = depth_colormap(depth), ir_to_grey(thumbnail(frame.ir_left, width // 2))
+    return {"thumbnails": lambda: (thumbnail(frame.rgb, width),
+                                   thumbnail(frame.depth_raw, width, nearest=True),
+                                   ir_to_grey(thumbnail(frame.ir_left, width // 2))),
             "depth colour map": lambda: depth_colormap(depth),
             "3 JPEG data URLs": lambda: (jpeg_data_url(rgb), jpeg_data_url(depth_picture), jpeg_data_url(ir)),
             "fill rate": frame.fill_rate}
 
 
-def bench_preview(root: Path, repeats: int) -> None:
+def bench_preview(root: Path, repeats: int, widths: tuple[int, ...]) -> None:
     for height, width in SIZES:
         recorder = open_recorder(root / f"replay_{width}", root / f"preview_out_{width}")
-        app = CaptureApp(recorder)
         camera = recorder.rig.cameras[recorder.rig.primary]
-        server = make_server(app, "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
-        url = "http://127.0.0.1:%d/api/preview" % server.server_address[1]
+        for preview_width in widths:
+            app = CaptureApp(recorder, preview_width=preview_width)
+            server = make_server(app, "127.0.0.1", 0)
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            url = "http://127.0.0.1:%d/api/preview" % server.server_address[1]
 
-        def over_http():
-            with urllib.request.urlopen(url) as response:
-                json.loads(response.read())
+            def over_http():
+                with urllib.request.urlopen(url) as response:
+                    json.loads(response.read())
 
-        app.preview(), over_http()                        # warm-up
-        frame = camera.read()
-        # the three take turns, one call each, so load on a shared machine hits them alike
-        times = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), "local": app.preview, "http": over_http},
-                               repeats)
-        (bare, bare_cpu), (local, local_cpu), (http, _) = times["bare"], times["local"], times["http"]
-        parts = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), **preview_parts(frame)}, repeats)
-        server.shutdown(), server.server_close()
+            app.preview(), over_http()                        # warm-up
+            frame = camera.read()
+            # the three take turns, one call each, so load on a shared machine hits them alike
+            times = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), "local": app.preview,
+                                    "http": over_http}, repeats)
+            (bare, bare_cpu), (local, local_cpu), (http, _) = times["bare"], times["local"], times["http"]
+            parts = interleaved_ms({"bare": lambda: jpeg_data_url(frame.rgb), **preview_parts(frame, preview_width)},
+                                   repeats)
+            server.shutdown(), server.server_close()
+            print(f"preview latency {width}x{height}, --preview-width {preview_width}: bare full-size RGB JPEG "
+                  f"{bare:.1f} ms, preview in-process {local:.1f} ms ({local / bare:.1f}x; CPU time "
+                  f"{local_cpu / bare_cpu:.1f}x), preview over HTTP {http:.1f} ms ({http / bare:.1f}x)")
+            print("  its parts in CPU time against the bare encode: " + ", ".join(
+                f"{name} {cpu / parts['bare'][1]:.2f}x" for name, (_, cpu) in parts.items() if name != "bare"))
         recorder.rig.disconnect()
-        print(f"preview latency {width}x{height}: bare full-size RGB JPEG {bare:.1f} ms, preview in-process {local:.1f} ms "
-              f"({local / bare:.1f}x; CPU time {local_cpu / bare_cpu:.1f}x), preview over HTTP {http:.1f} ms "
-              f"({http / bare:.1f}x)")
-        print("  its parts in CPU time against the bare encode: " + ", ".join(
-            f"{name} {cpu / parts['bare'][1]:.2f}x" for name, (_, cpu) in parts.items() if name != "bare"))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--captures", type=int, default=15)
     parser.add_argument("--previews", type=int, default=30)
+    parser.add_argument("--small-preview-width", type=int, default=320,
+                        help="a second --preview-width to measure, as a slow kiosk would run the app")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="depthcur-bench-capture-") as tmp:
         root = Path(tmp)
         for height, width in SIZES:
             bench_writes(root, height, width, args.captures)
-        bench_preview(root, args.previews)
+        bench_preview(root, args.previews, (PREVIEW_WIDTH, args.small_preview_width))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ def register(app: typer.Typer) -> None:
 
         try:
             with open_recorder(job) as recorder:
-                serve(CaptureApp(recorder, total_target=job.total_target), job.host, job.port)
+                serve(CaptureApp(recorder, total_target=job.total_target, preview_width=job.preview_width), job.host,
+                      job.port)
         except CaptureError as exc:
             raise input_error("capture app", exc) from None
 

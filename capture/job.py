@@ -15,6 +15,9 @@ from .categories import CAPTURE_CATEGORIES
 from .recorder import DiskGuard, Recorder, SessionSettings, check_session_name, default_session_name
 from .rig import Rig, RigConfig, load_rig
 
+#: the live preview's RGB and depth pictures are at most this wide by default (the page scales them to fit)
+PREVIEW_WIDTH = 480
+
 
 @dataclass
 class CaptureJob(Checked):
@@ -67,6 +70,8 @@ class AppJob(CaptureJob):
     port: int = field(default=8080, metadata={"min": 1, "max": 65535})
     #: captures wanted in all; split by the quota shares
     total_target: int | None = field(default=None, metadata={"min": 1})
+    #: width in pixels of the live RGB and depth preview pictures (IR: half); smaller costs the kiosk less
+    preview_width: int = field(default=PREVIEW_WIDTH, metadata={"min": 64, "max": 3840})
 
 
 @contextmanager

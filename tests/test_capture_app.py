@@ -435,3 +435,28 @@ def test_browser_drives_the_app_end_to_end(tmp_path):
     finally:
         harness.close()
     assert outside_requests == []      # offline: every asset came from the app itself
+
+
+def test_preview_width_sets_the_size_of_the_preview_pictures(harness):
+    """--preview-width: RGB and depth pictures at most that wide, IR at half, aspect kept; the default is 480."""
+    import base64
+
+    import cv2
+
+    from depthcur.capture.app import CaptureApp
+
+    def widths(app):
+        out = app.preview()
+        shapes = {name: cv2.imdecode(np.frombuffer(base64.b64decode(out[name].split(",", 1)[1]), np.uint8),
+                                     cv2.IMREAD_UNCHANGED).shape for name in ("rgb", "depth", "ir")}
+        return {name: (shape[1], shape[0]) for name, shape in shapes.items()}
+
+    frame = harness.recorder.read_device(harness.recorder.rig.primary)
+    height, width = frame.rgb.shape[:2]
+    for preview_width in (None, width // 2, 5 * width):
+        app = harness.app if preview_width is None else CaptureApp(harness.recorder, preview_width=preview_width)
+        asked = 480 if preview_width is None else preview_width
+        shown, ir_shown = min(asked, width), min(asked // 2, width)
+        got = widths(app)
+        assert got["rgb"] == got["depth"] == (shown, round(height * shown / width))
+        assert got["ir"] == (ir_shown, round(height * ir_shown / width))

@@ -40,6 +40,7 @@ from depthcur.core.progress import get_logger
 from depthcur.schemas import SchemaError, read_sample, sample_dir
 
 from ..cameras import CaptureError
+from ..job import PREVIEW_WIDTH
 from ..categories import make_quotas
 from ..preview import ir_to_grey, jpeg_data_url, thumbnail
 from ..recorder import DiskSpaceError, Recorder, SessionNameError, SessionSettings, capture_key
@@ -48,8 +49,6 @@ log = get_logger(__name__)
 
 # resolved: in an editable install each file is a link, and the containment check below compares real paths
 STATIC_DIR = Path(__file__).resolve().parent / "static"
-PREVIEW_WIDTH = 480
-IR_THUMB_WIDTH = 240
 MAX_BODY = 64 * 1024
 #: the header every POST carries the page's token in, and the placeholder index.html holds for it
 TOKEN_HEADER = "X-Depthcur-Token"
@@ -127,12 +126,22 @@ def _is_ip_address(name: str) -> bool:
     return True
 
 
+def preview_pictures(frame, width: int) -> dict[str, str | None]:
+    """The live preview's JPEG data URLs: RGB and depth colours at most ``width`` wide, IR at half that."""
+    return {"rgb": jpeg_data_url(thumbnail(frame.rgb, width)),
+            "depth": jpeg_data_url(depth_colormap(thumbnail(frame.depth_raw, width, nearest=True))),
+            # shrink first: the stretch of uint16 IR then touches thumbnail pixels only
+            "ir": jpeg_data_url(ir_to_grey(thumbnail(frame.ir_left, width // 2))) if frame.ir_left is not None
+            else None}
+
+
 class CaptureApp:
     """What the routes do, independent of HTTP (tests call it directly too)."""
 
     def __init__(self, recorder: Recorder, *, total_target: int | None = None,
-                 quota_shares: dict[str, float] | None = None):
+                 quota_shares: dict[str, float] | None = None, preview_width: int = PREVIEW_WIDTH):
         self.recorder = recorder
+        self.preview_width = preview_width
         rig_config = recorder.rig.config
         self.total_target = total_target or rig_config.total_target
         self.quota_shares = quota_shares or rig_config.quotas
@@ -203,11 +212,7 @@ class CaptureApp:
             raise CaptureError(f"device {name}: {exc}") from exc
         self._note_ok([name])
         out = {"device": name, "fill_rate": frame.fill_rate(),
-               "rgb": jpeg_data_url(thumbnail(frame.rgb, PREVIEW_WIDTH)),
-               "depth": jpeg_data_url(depth_colormap(thumbnail(frame.depth_raw, PREVIEW_WIDTH, nearest=True))),
-               # shrink first: the stretch of uint16 IR then touches thumbnail pixels only
-               "ir": jpeg_data_url(ir_to_grey(thumbnail(frame.ir_left, IR_THUMB_WIDTH))) if frame.ir_left is not None
-               else None,
+               **preview_pictures(frame, self.preview_width),
                "emitter_on": frame.emitter_on, "frame_number": frame.frame_number}
         out["latency_ms"] = (time.perf_counter() - started) * 1000.0
         return out
