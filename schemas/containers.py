@@ -16,6 +16,7 @@ import pyarrow as pa
 from .codecs import EncodedSample, decode_map, decode_sample
 from .errors import SchemaError
 from .fields import MAP_FIELDS
+from .meta_json import parse_record_json
 from .record import Sample
 from .version import SCHEMA_VERSION
 
@@ -84,10 +85,7 @@ def row_to_meta_blobs(row: dict[str, Any]) -> tuple[dict[str, Any], dict[str, by
 
 
 def _json_member(raw: bytes | str, key: str | None, field: str, path: str | None = None) -> Any:
-    try:
-        return json.loads(raw)
-    except ValueError as exc:       # JSONDecodeError, or UnicodeDecodeError for bytes that are not UTF-8
-        raise SchemaError(f"not valid JSON ({exc})", key=key, field=field, path=path) from None
+    return parse_record_json(raw, name=field, key=key, field=field, path=path)
 
 
 def _as_list(value):
@@ -140,7 +138,7 @@ def webdataset_handler(key: str, data: bytes):
     if ext in ("png", "jpg", "npy") and field in {f.name for f in MAP_FIELDS}:
         return decode_map(field, data) if field == "rgb" or ext == "npy" else _decode_png_keep_depth(field, data)
     if ext == "json":
-        return json.loads(data)
+        return parse_record_json(data, name=key)
     return None
 
 

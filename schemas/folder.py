@@ -23,6 +23,7 @@ from .codecs import MAP_EXTENSIONS, EncodedSample, decode_sample, encode_sample
 from .errors import SchemaError
 from .fields import MAP_FIELD_BY_NAME
 from .keys import sample_dir
+from .meta_json import parse_record_json
 from .record import Sample
 
 META_NAME = "meta.json"
@@ -164,12 +165,10 @@ def write_sample(root: str | os.PathLike, sample: Sample, *, overwrite: bool = F
 def read_meta(path: str | os.PathLike) -> dict:
     meta_path = Path(path) / META_NAME
     try:
-        with open(meta_path) as fh:
-            meta = json.load(fh)
+        raw = meta_path.read_bytes()
     except FileNotFoundError:
         raise SchemaError("sample folder has no meta.json", path=str(path)) from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise SchemaError(f"meta.json is not valid JSON ({exc})", path=str(meta_path)) from None
+    meta = parse_record_json(raw, name=META_NAME, path=str(meta_path))
     if not isinstance(meta, dict):
         raise SchemaError(f"meta.json holds a JSON {type(meta).__name__}, not an object of sample fields; "
                           "rewrite or remove this sample", path=str(meta_path))

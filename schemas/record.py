@@ -10,6 +10,11 @@ import numpy as np
 from .fields import DEFAULT_DEPTH_SCALE, DepthGtKind, Source, Split
 
 
+def is_number(value: Any) -> bool:
+    """An int or float (numpy's too), but not a bool: JSON's ``true`` is no depth scale or statistic."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
 @dataclass(frozen=True)
 class Intrinsics:
     """Pinhole intrinsics in pixels at the resolution the map is stored at."""
@@ -53,7 +58,7 @@ class DepthEncoding:
     def __post_init__(self):
         if self.format not in ("png16", "npy"):
             raise ValueError(f"depth encoding format must be 'png16' or 'npy', not {self.format!r}")
-        if not (self.scale > 0 and np.isfinite(self.scale)):
+        if not (is_number(self.scale) and self.scale > 0 and np.isfinite(self.scale)):
             raise ValueError(f"depth_scale must be a positive finite number, not {self.scale!r}")
 
 

@@ -11,6 +11,7 @@ from .containers import SCHEMA_METADATA_KEY, arrow_schema
 from .fields import (DEFAULT_DEPTH_SCALE, MAP_FIELDS, SCALAR_FIELDS, SCENE_CATEGORIES, UINT16_LIMIT, DepthGtKind,
                      MaterialClass, Source, Split)
 from .folder import META_NAME, TMP_PREFIX
+from .meta_json import MAX_JSON_NESTING
 from .version import SCHEMA_VERSION
 
 
@@ -57,7 +58,9 @@ def format_spec_markdown() -> str:
         "", "## Raw sample folders", "",
         f"`<root>/<key>/` holds `{META_NAME}` (all metadata, plus `maps`: field -> extension) and one "
         f"`<field>.<ext>` file per map. Writers build the folder under a hidden `{TMP_PREFIX}*` name and "
-        "rename it into place; readers skip and report such leftovers.",
+        "rename it into place; readers skip and report such leftovers. Objects and lists in "
+        f"`{META_NAME}` nest at most {MAX_JSON_NESTING} levels deep, and its numbers (`stats`, `baseline_m`, "
+        "`depth_encoding` scales) are JSON numbers, never `true`/`false`.",
         "", "## Shards", "",
         "`<out>/manifest.json` (counts by source and split, every shard's sha256 and size, summary stats), "
         "`<out>/parquet/shard-NNNNN.parquet`, `<out>/webdataset/shard-NNNNN.tar`, and `quarantine.jsonl` "

@@ -10,7 +10,8 @@ import numpy as np
 from .errors import SchemaError, ValidationError
 from .fields import MAP_FIELDS, REQUIRED_SCALARS, SCALAR_FIELDS, UINT16_LIMIT, DepthGtKind, Source, Split
 from .keys import key_problems
-from .record import Intrinsics, Sample
+from .meta_json import nesting_problem
+from .record import Intrinsics, Sample, is_number
 
 
 def _check_enum(enum, value, key, name, problems, optional=False):
@@ -117,7 +118,7 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
         _check_intrinsics(sample.K_ir, grids.get("ir"), key, "K_ir", problems)
     if sample.baseline_m is not None:
         b = sample.baseline_m
-        if not isinstance(b, (int, float, np.floating)) or not math.isfinite(b) or b <= 0:
+        if not is_number(b) or not math.isfinite(b) or b <= 0:
             problems.append(SchemaError(f"baseline must be a positive finite number, got {b!r}", key=key,
                                         field="baseline_m"))
     if sample.T_rgb_from_ir is not None:
@@ -126,13 +127,17 @@ def collect_problems(sample: Sample) -> list[SchemaError]:
             problems.append(SchemaError("must be a finite 4x4 rigid transform with last row [0,0,0,1]",
                                         key=key, field="T_rgb_from_ir"))
     for name, value in sample.stats.items():
-        if not isinstance(value, (int, float, np.integer, np.floating)) or not math.isfinite(float(value)):
+        if not is_number(value) or not math.isfinite(float(value)):
             problems.append(SchemaError(f"stat {name!r} must be a finite number, got {value!r}", key=key,
                                         field="stats"))
     try:
         json.dumps(sample.provenance)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, RecursionError) as exc:
         problems.append(SchemaError(f"not JSON-serialisable ({exc})", key=key, field="provenance"))
+    else:   # meta.json holds it one level down; the reader refuses what nests deeper than a record allows
+        too_deep = nesting_problem(sample.provenance, inside=1)
+        if too_deep:
+            problems.append(SchemaError(too_deep, key=key, field="provenance"))
     return problems
 
 

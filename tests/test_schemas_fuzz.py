@@ -205,6 +205,46 @@ def test_meta_json_that_is_not_an_object_is_refused(meta):
     assert_refused(raw, base_blobs())
 
 
+def deeply_nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize("where", ["top", "provenance", "stats"])
+@pytest.mark.parametrize("depth", [33, 990, 100_000])
+def test_deeply_nested_meta_json_is_refused_naming_the_file(where, depth):
+    """Below, near and far beyond the parser's recursion limit: always SchemaError naming meta.json."""
+    meta = deeply_nested(depth) if where == "top" else \
+        json.dumps(set_at(base_meta(), (where,), {"x": "@"})).replace('"@"', deeply_nested(depth - 2))
+    error = assert_refused(meta.encode(), base_blobs())
+    assert error.path.endswith("meta.json") and "meta.json nests" in error.reason and "the 32 levels a record allows" in error.reason
+    members = {"__key__": "sim/fuzz/0001", "meta.json": meta.encode(),
+               **{f"{name}.{ext}": data for name, (ext, data) in ENCODED.blobs.items()}}
+    with pytest.raises(SchemaError, match="meta.json nests"):
+        wds_to_sample(members, path="shard-000.tar")
+
+
+def test_the_deepest_meta_json_a_record_allows_reads_back():
+    """32 levels: meta.json {provenance {steps [30 lists]}}."""
+    meta = json.dumps(set_at(base_meta(), ("provenance",), {"steps": "@"})).replace('"@"', deeply_nested(30))
+    assert_refused_or_round_trips(meta.encode(), base_blobs())
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_raw(Path(tmp), meta.encode(), base_blobs())
+        assert json.dumps(read_sample(folder).provenance["steps"]) == deeply_nested(30)
+
+
+BOOLEAN_NUMBERS = [("baseline_m",)] + [("depth_encoding", name, "scale") for name in ENCODED.meta["depth_encoding"]] \
+    + [("stats", name) for name in ENCODED.meta["stats"]]
+
+
+@pytest.mark.parametrize("where", BOOLEAN_NUMBERS, ids="/".join)
+@pytest.mark.parametrize("value", [True, False])
+def test_booleans_are_no_numbers_in_meta(where, value):
+    """JSON true/false where a number belongs (Python would take them as 1 and 0) is refused, naming the field."""
+    error = assert_refused(set_at(base_meta(), where, value), base_blobs())
+    field = ".".join(where[:2]) if where[0] == "depth_encoding" else where[0]
+    assert error.field == field and f"field {field!r}" in str(error)
+
+
 @pytest.mark.parametrize("missing", ["key", "source", "dataset", "K_rgb", "K_ir", "depth_gt_kind",
                                      "schema_version"])
 def test_missing_meta_fields_are_refused(missing):

@@ -16,6 +16,14 @@ def good():
     return make_sample("sim/scene_0/0001", height=24, width=32, seed=1)
 
 
+def nested_lists(depth: int) -> list:
+    """``[[...[0]...]]``, ``depth`` lists deep (built without recursion)."""
+    value: object = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 def problem_fields(sample):
     return {(p.field, p.key) for p in collect_problems(sample)}
 
@@ -23,6 +31,8 @@ def problem_fields(sample):
 def test_good_sample_validates(good):
     assert collect_problems(good) == []
     assert validate_sample(good) is good
+    # the deepest provenance a record allows: meta.json {provenance {steps [30 lists]}} is 32 levels
+    assert collect_problems(good.replace(provenance={"steps": nested_lists(30)})) == []
 
 
 @pytest.mark.parametrize("mutate, field, message", [
@@ -50,6 +60,11 @@ def test_good_sample_validates(good):
     (lambda s: s.replace(baseline_m=0.0), "baseline_m", "positive"),
     (lambda s: s.replace(T_rgb_from_ir=np.ones((4, 4))), "T_rgb_from_ir", "rigid transform"),
     (lambda s: s.replace(stats={"mask_ratio": float("nan")}), "stats", "finite"),
+    (lambda s: s.replace(stats={"mask_ratio": True}), "stats", "must be a finite number, got True"),
+    (lambda s: s.replace(baseline_m=True), "baseline_m", "positive finite number, got True"),
+    # meta.json {provenance {steps [31 lists]}}: 33 levels, one more than a record allows
+    (lambda s: s.replace(provenance={"steps": nested_lists(31)}), "provenance", "nests 33 levels deep"),
+    (lambda s: s.replace(provenance={"steps": nested_lists(100_000)}), "provenance", "not JSON-serialisable"),
     (lambda s: s.replace(provenance={"seed": object()}), "provenance", "JSON"),
     (lambda s: s.replace(depth_gt=s.depth_gt * 100), "depth_gt", "16-bit range"),
 ])

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Callable, Collection, Mapping, Optional, Sequ
 import typer
 
 from .exits import FieldValueError
-from .validate import field_constraints
+from .validate import constraint_text, field_constraints
 
 #: ``ctx.meta`` key of the command line's words as typed (set by the CLI's root group), so an
 #: error names the flag the user wrote rather than another alias of it
@@ -280,7 +280,8 @@ def typer_parameter(option: FieldOption, aliases: Sequence[str] = (), *, default
     """The typer option of one field; ``default_note`` replaces the shown default."""
     kind = _optional_of(option.annotation) or option.annotation
     origin = typing.get_origin(kind)
-    settings: dict[str, Any] = {"help": _escape_markup(option.help) or None, "rich_help_panel": option.panel}
+    settings: dict[str, Any] = {"help": _escape_markup(help_with_constraints(option)) or None,
+                                "rich_help_panel": option.panel}
     if default_note is not None:
         settings["show_default"] = default_note
     if kind is bool:
@@ -303,6 +304,15 @@ def typer_parameter(option: FieldOption, aliases: Sequence[str] = (), *, default
         parameter = typer.Option(*decls, **settings)
     return inspect.Parameter(option.name, inspect.Parameter.KEYWORD_ONLY, default=default,
                              annotation=Annotated[annotation, parameter])
+
+
+def help_with_constraints(option: FieldOption) -> str:
+    """The field's help, then its declared constraints in brackets (``[> 0]``, ``[0 .. 1]``, ``[odd, >= 1]``),
+    so ``--help`` shows what the checks will refuse."""
+    other = option.constraints.get("above_field")
+    other_flag = "--" + "-".join(option.path[:-1] + (other,)).replace("_", "-") if other else None
+    rules = constraint_text(option.constraints, other_flag)
+    return f"{option.help} [{rules}]".strip() if rules else option.help
 
 
 def _escape_markup(text: str) -> str:

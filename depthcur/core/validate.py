@@ -33,7 +33,7 @@ from .exits import FieldValueError
 
 #: the metadata of a fraction: 0 to 1
 FRACTION = {"min": 0, "max": 1}
-#: the metadata keys this module checks (options.py also passes min/max to typer for --help)
+#: the metadata keys this module checks (options.py writes them into each option's --help: constraint_text)
 CONSTRAINT_KEYS = ("min", "max", "above", "below", "odd", "ordered", "choices", "finite", "above_field")
 
 
@@ -112,9 +112,34 @@ def _check_ordered(name: str, value: Any, how: Any) -> None:
 
 
 def _range_text(rules: Mapping[str, Any]) -> str:
-    words = [f"{sign} {rules[key]}" for key, sign in (("min", ">="), ("above", ">"), ("max", "<="), ("below", "<"))
-             if key in rules]
+    words = _bounds(rules)
     return f" {' and '.join(words)}" if words else ""
+
+
+def _bounds(rules: Mapping[str, Any]) -> list[str]:
+    """``[">= 0", "< 1"]``: the declared bounds, lower first."""
+    return [f"{sign} {rules[key]}" for key, sign in (("min", ">="), ("above", ">"), ("max", "<="), ("below", "<"))
+            if key in rules]
+
+
+def constraint_text(rules: Mapping[str, Any], other: str | None = None) -> str:
+    """The declared constraints in a few words, for ``--help``: ``0 .. 1``, ``> 0``, ``odd, >= 1``,
+    ``LOW < HIGH``, ``a|b|c``; empty when there are none (finiteness goes without saying).
+    ``other``: how the user names the field that ``above_field`` refers to (its flag)."""
+    words = []
+    if "choices" in rules:
+        words.append("|".join(map(str, rules["choices"])))
+    if rules.get("odd"):
+        words.append("odd")
+    if "min" in rules and "max" in rules and not {"above", "below"} & rules.keys():
+        words.append(f"{rules['min']} .. {rules['max']}")
+    else:
+        words += _bounds(rules)
+    if rules.get("ordered"):
+        words.append(f"LOW {'<=' if rules['ordered'] == '<=' else '<'} HIGH")
+    if "above_field" in rules:
+        words.append(f"> {other or rules['above_field']}")
+    return ", ".join(words)
 
 
 def _items(value: Any) -> Iterable[Any]:
