@@ -5,6 +5,7 @@ work on is an error, and a resumed run refuses options that would mix two settin
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 from pathlib import Path
@@ -93,6 +94,10 @@ def test_out_that_is_a_file_is_refused(tmp_path, shards, mdm_run):
     assert code == 2 and f"{blocker} is a file, not a folder (--out)" in out
     code, out = run("build-shards", "--in", shards, "--out", blocker)
     assert code == 2 and "is a file, not a folder" in out
+    code, out = run("train", "mdm", "--data", shards, "--out", blocker, *TRAIN)
+    assert code == 2 and f"{blocker} is a file, not a folder (--out)" in out
+    code, out = run("curate", "filter", "--in", write_raw(tmp_path / "raw", 1), "--out", blocker)
+    assert code == 2 and f"{blocker} is a file, not a folder (--out)" in out
 
 
 # ---------------------------------------------------------------- train
@@ -188,6 +193,27 @@ def test_checkpoint_write_on_a_full_disk(tmp_path, monkeypatch):
         ckpt.save_atomic({"step": torch.tensor(1)}, path)
     assert "disk is full" in str(caught.value) and str(path) in str(caught.value)
     assert list(path.parent.iterdir()) == []                   # no half checkpoint, no temporary file
+
+
+def test_checkpoint_write_failing_inside_torch_save_is_a_full_disk(tmp_path, monkeypatch):
+    """On a really full disk the write fails inside torch.save, whose zip writer turns the OSError into
+    ``RuntimeError: unexpected pos``; it must still read as a full disk and leave nothing behind."""
+    from depthcur.train import checkpoint as ckpt
+
+    class FillsUp(io.FileIO):
+        """A file on a disk with room for 1000 bytes."""
+
+        def write(self, data):
+            if self.tell() + len(data) > 1000:
+                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+            return super().write(data)
+
+    monkeypatch.setattr(ckpt, "open", lambda path, mode: FillsUp(path, mode.replace("b", "")), raising=False)
+    path = ckpt.checkpoint_path(tmp_path, 1)
+    with pytest.raises(DiskFullError) as caught:
+        ckpt.save_atomic({"weights": torch.zeros(10_000)}, path)
+    assert "disk is full" in str(caught.value) and str(path) in str(caught.value)
+    assert list(path.parent.iterdir()) == []
 
 
 # ---------------------------------------------------------------- capture
@@ -301,3 +327,31 @@ def test_refused_input_leaves_no_options_record(tmp_path, ray_local):
     code, out = run("curate", "filter", "--in", write_raw(tmp_path / "raw", 1), "--out", tmp_path / "o",
                     "--max-depth", 5)
     assert code == 0, out
+
+
+def test_distill_resume_with_another_teacher_is_refused(tmp_path, shards, ray_local):
+    """The labels in OUT/labels came from the first --teacher; resuming with another one used to go on
+    silently on the old labels. The checkpoint records the teacher checkpoint's sha256."""
+    from depthcur.train import checkpoint as ckpt
+
+    teacher = tmp_path / "prompt"
+    assert run("train", "prompt", "--data", f"base={shards}", "--out", teacher, *TRAIN)[0] == 0
+    student = tmp_path / "distill"
+    code, out = run("train", "distill", "--data", f"base={shards}", "--teacher", teacher, "--out", student, *TRAIN)
+    assert code == 0, out
+    first = ckpt.latest_checkpoint(teacher)
+    other = tmp_path / "other_teacher.pt"        # the same teacher with one weight changed: another checkpoint
+    state = torch.load(first, weights_only=True)
+    name = next(iter(state["model"]))
+    state["model"][name] = state["model"][name] + 1
+    torch.save(state, other)
+    resume = ("train", "distill", "--data", f"base={shards}", "--out", student, "--resume", "--steps", "2",
+              "--threads", "1", "--device", "cpu")
+    code, out = run(*resume, "--teacher", other)
+    assert code == 2 and "labels of another --teacher" in out and "(--resume --teacher)" in out, out
+    code, out = run(*resume)
+    assert code == 2 and "this run gives none (--resume --teacher)" in out, out
+    # the same checkpoint, named as a file rather than its run folder: the same teacher
+    code, out = run(*resume, "--teacher", first)
+    assert code == 0, out
+    assert ckpt.latest_checkpoint(student).name == ckpt.checkpoint_path(student, 2).name

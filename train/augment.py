@@ -75,13 +75,23 @@ def random_resized_crop(sample: Sample, out_hw: tuple[int, int], scale: tuple[fl
             crop(sample.depth_raw, cv2.INTER_NEAREST), crop(sample.depth_gt, cv2.INTER_NEAREST), K, gt_native)
 
 
+def channel_mean(img: np.ndarray) -> np.ndarray:
+    """``img.mean(axis=2)`` of an (H, W, 3) float32 image bit for bit: numpy adds the three channels in
+    order, then divides by 3; its reduction over a 3-long axis takes ~8x longer than these adds."""
+    mean = img[..., 0] + img[..., 1]
+    mean += img[..., 2]
+    mean /= 3
+    return mean
+
+
 def color_jitter(rgb: np.ndarray, strength: float, rng: np.random.Generator) -> np.ndarray:
     img = rgb.astype(np.float32)
     brightness, contrast, saturation = 1 + rng.uniform(-strength, strength, size=3)
     img = img * brightness
     mean = img.mean()
     img = (img - mean) * contrast + mean
-    grey = img.mean(axis=2, keepdims=True)
+    # repeated rather than broadcast over the channels: the same values, the line below in half the time
+    grey = np.repeat(channel_mean(img)[..., None], 3, axis=2)
     img = (img - grey) * saturation + grey
     return np.clip(img, 0, 255).astype(np.uint8)
 

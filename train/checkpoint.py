@@ -51,6 +51,24 @@ def check_weights_only(obj: Any, where: str) -> None:
                         f"tensors, dicts, lists, tuples, numbers, strings and None (convert it before saving)")
 
 
+class _KeepsWriteError:
+    """The file ``torch.save`` writes into, keeping the OSError of a failed write: torch's zip writer
+    swallows it and raises ``RuntimeError: ... unexpected pos``, which would hide a full disk."""
+
+    def __init__(self, fh: Any):
+        self.fh, self.error = fh, None
+
+    def write(self, data: Any) -> int:
+        try:
+            return self.fh.write(data)
+        except OSError as exc:
+            self.error = exc
+            raise
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
 def save_atomic(obj: Any, path: Path) -> None:
     check_weights_only(obj, f"checkpoint {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +76,13 @@ def save_atomic(obj: Any, path: Path) -> None:
     with full_disk_named(path):
         try:
             with open(tmp, "wb") as fh:
-                torch.save(obj, fh)
+                writer = _KeepsWriteError(fh)
+                try:
+                    torch.save(obj, writer)
+                except RuntimeError:
+                    if writer.error is not None:
+                        raise writer.error from None    # the disk's own error: full_disk_named names it
+                    raise
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -61,7 +61,7 @@ def run_training(req: RunRequest):
     """Train one stage; returns the loop's TrainResult."""
     import torch
 
-    from .data.mixing import data_identity, shard_streams
+    from .data.mixing import TEACHER_IDENTITY, data_identity, shard_streams, teacher_identity
     from .device import torch_device
     from .loop import DistContext, Trainer
     from .stages import stage_class
@@ -74,6 +74,8 @@ def run_training(req: RunRequest):
     cfg = req.resolved_config()
     data = list(req.data)
     identity = data_identity(data)   # of the inputs, not of the teacher labels made from them; checks --data
+    if stage_class(req.stage).trains_on_teacher_labels:
+        identity[TEACHER_IDENTITY] = teacher_identity(req.teacher)   # and which teacher labels them
     if stage_class(req.stage).trains_on_teacher_labels and req.teacher:
         labels = Path(req.out) / "labels"
         from depthcur.curate.shards.manifest import has_manifest

@@ -97,8 +97,11 @@ class MixedStream:
 
     def __next__(self) -> tuple[int, Sample]:
         draw = self.position.draws
-        rng = np.random.default_rng([self.seed, 7, draw])
-        stream = self.streams[int(rng.choice(len(self.streams), p=self.probs))]
+        if len(self.streams) == 1:   # the choice is certain: skip seeding its generator (~20 us a draw)
+            stream = self.streams[0]
+        else:
+            rng = np.random.default_rng([self.seed, 7, draw])
+            stream = self.streams[int(rng.choice(len(self.streams), p=self.probs))]
         sample = self._next_from(stream)
         self.position.draws += 1
         return draw, sample
@@ -140,6 +143,33 @@ def data_identity(data: Sequence[str]) -> dict[str, list[str]]:
     return {name: [f"{Path(ref.path).name} {ref.sha256 or f'{Path(ref.path).stat().st_size} bytes'}"
                    for ref in resolve_shards(paths)]
             for name, paths in sorted(data_groups(data).items())}
+
+
+#: the data identity's entry for the teacher whose labels a distillation run trains on (no stream has this name)
+TEACHER_IDENTITY = "--teacher"
+
+
+def teacher_identity(teacher: str | None) -> list[str]:
+    """Which checkpoint labels a distillation run's ``--data``, by content: its sha256 (of the newest
+    checkpoint of a run folder); ``[]`` without ``--teacher`` (the run trains on ``--data`` as given)."""
+    if not teacher:
+        return []
+    from depthcur.curate.shards.manifest import sha256_of
+    from depthcur.train.checkpoint import latest_checkpoint
+
+    return [sha256_of(latest_checkpoint(Path(teacher)))]
+
+
+def teacher_change(then: list[str], now: list[str] | None) -> str | None:
+    """How the teacher of a resumed run differs from its checkpoint's (``teacher_identity`` values), or None."""
+    now = now or []
+    if then == now:
+        return None
+    if not then:
+        return "was trained without a --teacher, this run gives one"
+    if not now:
+        return f"was trained on the labels of a --teacher (checkpoint sha256 {then[0][:12]}), this run gives none"
+    return f"was trained on the labels of another --teacher (checkpoint sha256 {then[0][:12]} then, {now[0][:12]} now)"
 
 
 def shard_streams(data: Sequence[str], weights: dict[str, float], *, shuffle: bool, seed: int,
