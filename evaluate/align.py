@@ -41,13 +41,14 @@ def solve_scale_l1(pred: np.ndarray, gt: np.ndarray) -> float:
 
 def solve_affine(pred: np.ndarray, gt: np.ndarray) -> tuple[float, float]:
     """(s, t) minimising sum (s*p + t - g)^2, solved from the centred normal equations."""
-    p, g = pred.astype(np.float64), gt.astype(np.float64)
+    p, g = np.asarray(pred, dtype=np.float64), np.asarray(gt, dtype=np.float64)   # no copy when float64
     p_mean, g_mean = p.mean(), g.mean()
-    var = float(np.dot(p - p_mean, p - p_mean))
+    centred = p - p_mean
+    var = float(np.dot(centred, centred))
     if var <= 0:
         # a constant prediction: only a shift is determined
         return 0.0, float(g_mean)
-    scale = float(np.dot(p - p_mean, g - g_mean) / var)
+    scale = float(np.dot(centred, g - g_mean) / var)
     return scale, float(g_mean - scale * p_mean)
 
 

@@ -102,6 +102,24 @@ def _whole_region_block(pred, aligned, log_aligned, gt, log_gt, inv_gt, labels):
     return abs_rel, sq, absolute, log10, inv_sq, d1, d2, d3, n, non_finite
 
 
+@_jit_reassociating
+def _unaligned_twin_block(pred, gt, labels):
+    """Region 0's AbsRel, squared error and δ1 of the prediction as given (its unaligned twin, when an
+    alignment changed it) over a block, branch-free like :func:`_whole_region_block`."""
+    abs_rel = sq = 0.0
+    d1 = 0
+    for i in range(pred.size):
+        p = pred[i]
+        ok = (labels[i] & np.uint64(1)) != 0 and p > 0
+        g = np.float64(gt[i])
+        raw = np.float64(p)
+        diff = raw - g
+        abs_rel += abs(diff) / g if ok else 0.0
+        sq += diff * diff if ok else 0.0
+        d1 += ok and max(raw / g, g / raw) < 1.25
+    return abs_rel, sq, d1
+
+
 @_jit
 def region_sums(pred, aligned, log_aligned, same, gt, log_gt, inv_gt, labels, n_regions, aligned_regions, raw_all):
     """Sums and counts of the depth-metric terms over each labelled region.
@@ -112,7 +130,8 @@ def region_sums(pred, aligned, log_aligned, same, gt, log_gt, inv_gt, labels, n_
     regions whose bit is set in ``aligned_regions`` take the aligned prediction (the latter only where it is
     > 0); the others the prediction as given. Region 0 gets every term; the others AbsRel, squared error and
     δ1 (all their metrics need). ``raw_all`` > 0 names a region of region 0's pixels scored on the prediction
-    as given; it has no label bit, and when ``same`` its sums are region 0's and it stays empty.
+    as given (region 0's twin, summed block by block beside it); it has no label bit, and when ``same`` its
+    sums are region 0's and it stays empty.
     Returns (float sums [n_regions, N_SUMS], counts [n_regions, N_COUNTS], non-finite predictions in the map).
     """
     sums = np.zeros((n_regions, N_SUMS))
@@ -135,19 +154,20 @@ def region_sums(pred, aligned, log_aligned, same, gt, log_gt, inv_gt, labels, n_
         counts[0, COUNT_D3] += d3
         counts[0, COUNT_PIXELS] += n
         non_finite += bad
+        if raw_all > 0 and not same:
+            twin_abs_rel, twin_sq, twin_d1 = _unaligned_twin_block(pred[start:stop], gt[start:stop], labels[start:stop])
+            sums[raw_all, SUM_ABS_REL] += twin_abs_rel
+            sums[raw_all, SUM_SQ] += twin_sq
+            counts[raw_all, COUNT_D1] += twin_d1
+            counts[raw_all, COUNT_PIXELS] += n
         # the other regions: few pixels each, so a branchy loop over the labels
         for i in range(start, stop):
             p = pred[i]
             bits = labels[i]
             rest = bits >> one
-            twin = raw_all > 0 and not same and (bits & one) != 0
-            if not (rest or twin) or not p > 0 or not np.isfinite(p):
+            if not rest or not p > 0 or not np.isfinite(p):
                 continue
             g = np.float64(gt[i])
-            if twin:
-                raw_diff = np.float64(p) - g
-                _add_to_region(block, counts, raw_all, abs(raw_diff) / g, raw_diff * raw_diff,
-                               max(np.float64(p) / g, g / np.float64(p)))
             q = np.float64(aligned[i])
             diff = q - g
             aligned_rest = rest if same else (bits & aligned_regions) >> one
