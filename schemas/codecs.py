@@ -341,16 +341,31 @@ def decode_sample(meta: dict[str, Any], blobs: dict[str, bytes], *, path: str | 
             rgb_format=meta.get("rgb_format", "png"),
             **arrays,
         )
+    except SchemaError:      # already names its field (a ValueError too: not to be wrapped again)
+        raise
     except (ValueError, TypeError) as exc:
         raise SchemaError(str(exc), key=key, path=path) from exc
 
 
 def _numbers(meta: dict[str, Any], name: str, read: Any, *, key: Any, path: str | None) -> Any:
-    """``read(meta[name])``; a value that is not numbers of the right shape names its field."""
+    """``read(meta[name])``; a value that is not numbers of the right shape names its field (JSON's
+    ``true``/``false`` are no numbers, though Python would read them as 1 and 0)."""
+    if _holds_boolean(meta.get(name)):
+        raise SchemaError("holds true/false where numbers belong", key=key, field=name, path=path)
     try:
         return read(meta[name])
     except (ValueError, TypeError, KeyError) as exc:
         raise SchemaError(f"not readable as numbers ({exc!r})", key=key, field=name, path=path) from None
+
+
+def _holds_boolean(value: Any) -> bool:
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, dict):
+        return any(_holds_boolean(item) for item in value.values())
+    if isinstance(value, (list, tuple)):
+        return any(_holds_boolean(item) for item in value)
+    return False
 
 
 def _rigid_matrix(value: Any) -> np.ndarray:

@@ -233,10 +233,11 @@ def test_the_deepest_meta_json_a_record_allows_reads_back():
 
 
 BOOLEAN_NUMBERS = [("baseline_m",)] + [("depth_encoding", name, "scale") for name in ENCODED.meta["depth_encoding"]] \
-    + [("stats", name) for name in ENCODED.meta["stats"]]
+    + [("stats", name) for name in ENCODED.meta["stats"]] \
+    + [("K_rgb", 0), ("K_ir", 3), ("T_rgb_from_ir", 15)]   # true = 1.0 would even make a valid last row
 
 
-@pytest.mark.parametrize("where", BOOLEAN_NUMBERS, ids="/".join)
+@pytest.mark.parametrize("where", BOOLEAN_NUMBERS, ids=lambda where: "/".join(map(str, where)))
 @pytest.mark.parametrize("value", [True, False])
 def test_booleans_are_no_numbers_in_meta(where, value):
     """JSON true/false where a number belongs (Python would take them as 1 and 0) is refused, naming the field."""
