@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from depthcur.core.outputs import DiskFullError
+from depthcur.core.outputs import DiskFullError, size_text
 from depthcur.core.progress import get_logger
 from depthcur.schemas import SCHEMA_VERSION, Sample, Source, sample_dir, with_stats, write_json_atomic, write_sample
 from depthcur.schemas.keys import build_key
@@ -78,8 +78,8 @@ class DiskGuard:
     def check(self, path: Path, needed_bytes: int = 0) -> int:
         free = int(self.free_bytes(path))
         if free - needed_bytes < self.min_free_bytes:
-            raise DiskSpaceError(f"disk nearly full: {free / 1e6:.0f} MB free on {path}, a capture needs about "
-                                 f"{needed_bytes / 1e6:.0f} MB and {self.min_free_bytes / 1e6:.0f} MB must stay "
+            raise DiskSpaceError(f"disk nearly full: {size_text(free)} free on {path}, a capture needs about "
+                                 f"{size_text(needed_bytes)} and {size_text(self.min_free_bytes)} must stay "
                                  f"free; free space or change --out")
         return free
 

@@ -289,3 +289,13 @@ def test_cli_record_reads_a_config_file(tmp_path):
     assert result.exit_code == 0, result.output
     samples = scan_samples(tmp_path / "out" / "from-yaml").samples
     assert len(samples) == 2 and read_sample(samples[0]).scene_category == "hotel"
+
+
+def test_disk_guard_message_keeps_small_sizes_readable():
+    """Sizes below a megabyte are not rounded away ("0 MB free ... needs about 0 MB")."""
+    guard = DiskGuard(min_free_bytes=1000, free_bytes=lambda _path: 3000)
+    with pytest.raises(DiskSpaceError, match=r"3 kB free on .*needs about 2.5 kB and 1 kB must stay free"):
+        guard.check(Path("."), needed_bytes=2500)
+    big = DiskGuard(min_free_bytes=2 * 1024 ** 3, free_bytes=lambda _path: 1_234_000_000)
+    with pytest.raises(DiskSpaceError, match=r"1.23 GB free on .*needs about 812 B and 2.15 GB must stay free"):
+        big.check(Path("."), needed_bytes=812)

@@ -126,7 +126,8 @@ def test_train_on_a_shard_folder_without_samples(tmp_path, shards):
     assert code == 2 and f"{empty} holds no sample" in out
     (tmp_path / "no_manifest").mkdir()
     code, out = run("train", "mdm", "--data", tmp_path / "no_manifest", "--out", tmp_path / "r", *TRAIN)
-    assert code == 2 and "run build-shards first" in out
+    assert code == 2 and "run build-shards first" in out and f"(--data {tmp_path / 'no_manifest'})" in out
+    assert len(out.strip().splitlines()) == 1
 
 
 def test_distill_teacher_must_be_a_prompt_run(tmp_path, shards, mdm_run):

@@ -45,3 +45,13 @@ def check_out_folder(path: str | Path, flag: str = "--out") -> Path:
     if path.exists() and not path.is_dir():
         raise UsageError(f"{path} is a file, not a folder", flag, "give a folder (it is created if missing)")
     return path
+
+
+def size_text(n_bytes: float) -> str:
+    """A byte count for people, to three significant digits: ``812 B``, ``4.1 kB``, ``56.3 MB``, ``2.15 GB``."""
+    value, units = float(n_bytes), ("B", "kB", "MB", "GB", "TB", "PB")
+    unit = 0
+    while abs(value) >= 999.5 and unit < len(units) - 1:
+        value, unit = value / 1000.0, unit + 1
+    return f"{value:.0f} {units[unit]}" if unit == 0 else f"{value:.3g} {units[unit]}"
+

@@ -121,6 +121,7 @@ def data_groups(data: Sequence[str]) -> dict[str, list[str]]:
     """``--data`` paths by stream name (paths sharing a NAME are one stream); a missing path, or a
     shard folder without a sample, is a UsageError naming it."""
     from depthcur.core.exits import UsageError
+    from depthcur.schemas import SchemaError
     from depthcur.train.data.shards import resolve_shards
 
     groups: dict[str, list[str]] = {}
@@ -128,7 +129,12 @@ def data_groups(data: Sequence[str]) -> dict[str, list[str]]:
         name, path = parse_data_arg(text)
         if not path.exists():
             raise FileNotFoundError(f"--data {text}: {path} does not exist")
-        if all(ref.count == 0 for ref in resolve_shards([path])):
+        try:
+            refs = resolve_shards([path])
+        except SchemaError as exc:      # not a shard folder, or not one of shards of this format
+            raise UsageError(f"{path}: {exc.reason}", f"--data {text}",
+                             "point --data at a folder build-shards wrote (it holds manifest.json)") from None
+        if all(ref.count == 0 for ref in refs):
             raise UsageError(f"{path} holds no sample", f"--data {text}",
                              "build-shards wrote no shard there; point --data at a shard folder with samples")
         groups.setdefault(name, []).append(str(path))
