@@ -14,7 +14,6 @@ Stage behaviour (each stage's ``infer``):
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import cv2
 import numpy as np
 import torch
 
+from depthcur.curate.shards.manifest import sha256_of
 from depthcur.schemas import Intrinsics
 
 from . import checkpoint as ckpt
@@ -92,6 +92,6 @@ def load_predictor(checkpoint_path_or_run_dir: str | Path, device: str | None = 
     model = stage_cls.network_from_checkpoint(state).to(dev)
     trained = stage_cls.for_inference(config_from_dict(state["config"]), state.get("extras", {}), dev)
     run_name = path.parent.parent.name if path.parent.name == ckpt.CHECKPOINT_DIR else path.stem
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    digest = sha256_of(path)      # streamed: a released checkpoint can be gigabytes
     return Predictor(model=model, trained=trained, name=f"{state['stage']}:{run_name}@{state.get('step', 0)}",
                      checkpoint_sha256=digest, device=dev)
