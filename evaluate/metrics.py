@@ -146,7 +146,7 @@ class DepthReference:
         if size == self.n_valid and not aligned:     # all valid pixels, unaligned: region 0's twin
             self.raw_all = index
         else:
-            self.labels |= pixels.ravel().astype(np.uint64) << np.uint64(index)
+            np.bitwise_or(self.labels, np.uint64(1) << np.uint64(index), out=self.labels, where=pixels.ravel())
         self.region_sizes.append(size)
         if aligned:
             self.aligned_regions |= np.uint64(1) << np.uint64(index)
