@@ -71,16 +71,17 @@ def prepared_matcher(matcher: str = "sgbm", **params: Any) -> Callable[[np.ndarr
 
         def match(left: np.ndarray, right: np.ndarray) -> np.ndarray:
             left, right = to_gray_uint8(left, name="left"), to_gray_uint8(right, name="right")
-            check_same_size(left, right)
+            _check_pair_size(left, right)
             return sgbm_with_preset(left, right, preset)
     else:
         def match(left: np.ndarray, right: np.ndarray) -> np.ndarray:
-            check_same_size(left, right)
+            _check_pair_size(left, right)
             return backend(left, right, **params)
     return match
 
 
-def check_same_size(left: np.ndarray, right: np.ndarray) -> None:
+def _check_pair_size(left: np.ndarray, right: np.ndarray) -> None:
+    """The two views of a pair have one size (curate.io.files.check_same_size is the file readers' check)."""
     if left.shape[:2] != right.shape[:2]:
         raise ValueError(f"left {left.shape} and right {right.shape} images differ in size")
 
